@@ -1,0 +1,225 @@
+"""``captioner inspect``: everything about a model folder, and a verdict on whether it can caption.
+
+Deeper than loading: every graph is opened and probed once, so a vocabulary mismatch, a graph
+whose baked-in lookahead differs from the manifest, or a cache-less export is caught before a
+meeting, with the same one-paragraph messages the app shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from captioner.asr.errors import CACHELESS_EXPORT_FIX, ModelFolderError
+from captioner.asr.graphs import (
+    DECODER_JOINT_INPUTS,
+    DECODER_JOINT_OUTPUTS,
+    ENCODER_INPUTS,
+    ENCODER_OUTPUTS,
+    GraphInfo,
+    GraphKind,
+    open_graph_for_inspection,
+    require_signature,
+)
+from captioner.asr.model_folder import ModelFolder, initial_cache_shapes, load_model_folder
+from captioner.asr.spec import ModelSpec
+
+
+@dataclass
+class InspectReport:
+    path: Path
+    usable: bool
+    message: str
+    spec: ModelSpec | None = None
+    graphs: list[GraphInfo] = field(default_factory=list)
+    graph_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cache_support(self) -> bool:
+        encoders = [g for g in self.graphs if g.kind in (
+            GraphKind.CACHE_AWARE_ENCODER, GraphKind.CACHE_AWARE_CTC,
+            GraphKind.CACHELESS_ENCODER, GraphKind.CACHELESS_CTC)]
+        return bool(encoders) and all(
+            g.kind in (GraphKind.CACHE_AWARE_ENCODER, GraphKind.CACHE_AWARE_CTC) for g in encoders)
+
+    def to_json(self) -> dict[str, Any]:
+        spec = self.spec
+        data: dict[str, Any] = {
+            "path": str(self.path),
+            "usable": self.usable,
+            "verdict": self.message,
+            "cache_support": self.cache_support,
+            "graphs": [
+                {
+                    "file": g.path.name,
+                    "kind": g.kind.value,
+                    "inputs": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in g.inputs],
+                    "outputs": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in g.outputs],
+                }
+                for g in self.graphs
+            ],
+            "graph_errors": self.graph_errors,
+        }
+        if spec is not None:
+            frame_ms = spec.preprocessor.frame_ms
+            data.update({
+                "name": spec.name,
+                "layout": spec.layout,
+                "decoders": spec.decoders(),
+                "vocabulary_size": spec.vocab_size,
+                "blank_id": spec.blank_id,
+                "encoder": {"layers": spec.encoder.n_layers, "d_model": spec.encoder.d_model,
+                            "subsampling_factor": spec.encoder.subsampling_factor,
+                            "conv_cache": spec.encoder.conv_cache_size},
+                "sample_rate": spec.preprocessor.sample_rate,
+                "n_mels": spec.preprocessor.n_mels,
+                "lookaheads": [
+                    {
+                        "lookahead_ms": ms,
+                        "att_context_size": list(s.att_context_size),
+                        "chunk_frames": list(s.chunk_frames),
+                        "chunk_ms": [round(c * frame_ms) for c in s.chunk_frames],
+                        "encoder_frames_per_step": s.valid_out_len,
+                        "left_context_ms": round(s.att_context_size[0] * spec.encoder_frame_ms),
+                        "streaming_modes": ["A", "B"] if s.first_chunk_encoder_file else ["B"],
+                        "encoder": s.encoder_file,
+                    }
+                    for s, ms in zip(spec.streaming, spec.lookaheads_ms(), strict=True)
+                ],
+            })
+        return data
+
+    def to_text(self) -> str:
+        lines = [f"Model folder: {self.path}"]
+        if self.spec is not None:
+            s = self.spec
+            lines += [
+                f"Name: {s.name} ({'captioner export' if s.layout == 'manifest' else 'NeMo export + config'})",
+                f"Encoder: {s.encoder.n_layers} layers, d_model {s.encoder.d_model}, "
+                f"subsampling x{s.encoder.subsampling_factor}, conv cache {s.encoder.conv_cache_size} "
+                f"({s.encoder_frame_ms:g} ms per encoder frame)",
+                f"Features: {s.preprocessor.n_mels} mels at {s.preprocessor.sample_rate} Hz",
+                f"Vocabulary: {s.vocab_size} tokens + blank (id {s.blank_id})",
+                f"Decoders: {', '.join(d.upper() for d in s.decoders())}",
+            ]
+            for st, ms in zip(s.streaming, s.lookaheads_ms(), strict=True):
+                modes = "A+B" if st.first_chunk_encoder_file else "B"
+                lines.append(
+                    f"Lookahead {ms} ms: att_context {list(st.att_context_size)}, chunk {list(st.chunk_frames)} "
+                    f"feature frames, {st.valid_out_len} encoder frames/step, modes {modes}"
+                )
+        lines.append(f"Cache support: {'YES' if self.cache_support else 'NO'}")
+        for graph in self.graphs:
+            lines += graph.describe()
+        lines += [f"{name}: ERROR {err}" for name, err in self.graph_errors.items()]
+        lines.append(f"Verdict: {'USABLE' if self.usable else 'NOT USABLE'} - {self.message}")
+        return "\n".join(lines)
+
+
+def inspect_model_folder(path: Path | str) -> InspectReport:
+    folder_path = Path(path).expanduser()
+    graphs: list[GraphInfo] = []
+    errors: dict[str, str] = {}
+    sessions: dict[str, tuple[ort.InferenceSession, GraphInfo]] = {}
+    if folder_path.is_dir():
+        for graph_path in sorted(folder_path.glob("*.onnx")):
+            try:
+                sessions[graph_path.name] = open_graph_for_inspection(graph_path)
+                graphs.append(sessions[graph_path.name][1])
+            except ModelFolderError as exc:
+                errors[graph_path.name] = str(exc)
+    try:
+        folder = load_model_folder(folder_path)
+        _deep_check(folder, sessions)
+    except ModelFolderError as exc:
+        return InspectReport(folder_path, False, str(exc), None, graphs, errors)
+    spec = folder.spec
+    summary = (f"{spec.name}: {', '.join(d.upper() for d in spec.decoders())} with lookahead "
+               f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}; cache-aware streaming export.")
+    return InspectReport(folder_path, True, summary, spec, graphs, errors)
+
+
+def _deep_check(folder: ModelFolder, sessions: dict[str, tuple[ort.InferenceSession, GraphInfo]]) -> None:
+    spec = folder.spec
+
+    def graph(name: str) -> tuple[ort.InferenceSession, GraphInfo]:
+        if name not in sessions:
+            sessions[name] = open_graph_for_inspection(folder.file(name))
+        return sessions[name]
+
+    expected_outputs = spec.vocab_size + 1
+    for streaming, ms in zip(spec.streaming, spec.lookaheads_ms(), strict=True):
+        for name, role in ((streaming.encoder_file, "cache-aware encoder"),
+                           (streaming.first_chunk_encoder_file, "cache-aware first-chunk encoder")):
+            if name is None:
+                continue
+            session, info = graph(name)
+            if info.kind is GraphKind.CACHELESS_ENCODER or info.kind is GraphKind.CACHELESS_CTC:
+                raise ModelFolderError(f"{info.path} has no cache inputs.", CACHELESS_EXPORT_FIX)
+            outputs = ENCODER_OUTPUTS if info.kind is GraphKind.CACHE_AWARE_ENCODER else ()
+            require_signature(info, ENCODER_INPUTS, outputs, role)
+            _check_encoder_window(session, info, folder, streaming.last_channel_cache_size,
+                                  streaming.valid_out_len, ms, expected_outputs)
+    if spec.rnnt is not None:
+        session, info = graph(spec.rnnt.decoder_joint_file)
+        require_signature(info, DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS, "decoder_joint")
+        layers, hidden = spec.rnnt.pred_rnn_layers, spec.rnnt.pred_hidden
+        out = session.run(["outputs"], {
+            "encoder_outputs": np.zeros((1, spec.encoder.d_model, 1), np.float32),
+            "targets": np.full((1, 1), spec.blank_id, np.int32),
+            "target_length": np.ones(1, np.int32),
+            "input_states_1": np.zeros((layers, 1, hidden), np.float32),
+            "input_states_2": np.zeros((layers, 1, hidden), np.float32),
+        })[0]
+        _check_vocab(info, int(out.shape[-1]), expected_outputs, folder)
+    if spec.ctc is not None and spec.ctc.head_file is not None:
+        session, info = graph(spec.ctc.head_file)
+        out = session.run(None, {info.inputs[0].name: np.zeros((1, spec.encoder.d_model, 2), np.float32)})[0]
+        _check_vocab(info, int(out.shape[-1]), expected_outputs, folder)
+
+
+def _check_encoder_window(session: ort.InferenceSession, info: GraphInfo, folder: ModelFolder, left: int,
+                          valid_out_len: int, lookahead_ms: int, expected_outputs: int) -> None:
+    """Run a long window: the graph must trim it to the manifest's frames per step (its lookahead)."""
+    spec = folder.spec
+    channel, time = initial_cache_shapes(info, spec.encoder, left)
+    width = spec.encoder.subsampling_factor * 64 + spec.encoder.subsampling_factor + 1
+    try:
+        outputs = session.run(None, {
+            "audio_signal": np.zeros((1, spec.preprocessor.n_mels, width), np.float32),
+            "length": np.array([width], np.int64),
+            "cache_last_channel": np.zeros(channel, np.float32),
+            "cache_last_time": np.zeros(time, np.float32),
+            "cache_last_channel_len": np.zeros(1, np.int64),
+        })
+    except Exception as exc:  # ORT's own exception types
+        raise ModelFolderError(
+            f"{info.path} fails on a test window ({str(exc).strip().splitlines()[0]}): its inputs do not match "
+            f"{spec.preprocessor.n_mels} mels and caches {channel} / {time}.",
+            "The graph and the manifest/config come from different models: re-export with `captioner export`.",
+        ) from exc
+    main = outputs[0]
+    frames = main.shape[-1] if info.kind is GraphKind.CACHE_AWARE_ENCODER else main.shape[1]
+    if info.kind is GraphKind.CACHE_AWARE_CTC:
+        _check_vocab(info, int(main.shape[-1]), expected_outputs, folder)
+    if frames != valid_out_len:
+        measured = (frames - 1) * spec.encoder_frame_ms
+        raise ModelFolderError(
+            f"{info.path} was exported with a {measured:g} ms lookahead ({frames} encoder frames per step), "
+            f"but the folder describes it as {lookahead_ms} ms ({valid_out_len} frames).",
+            "Re-export with `captioner export`, which exports one encoder per lookahead and labels each.",
+        )
+
+
+def _check_vocab(info: GraphInfo, got: int, expected: int, folder: ModelFolder) -> None:
+    if got != expected:
+        raise ModelFolderError(
+            f"{info.path} outputs {got} classes but the tokenizer {folder.spec.tokenizer_file} has "
+            f"{expected - 1} tokens (+1 blank = {expected}).",
+            "The tokenizer and the graphs come from different models: take both from the same .nemo "
+            "(or re-export with `captioner export`).",
+        )

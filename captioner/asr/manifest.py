@@ -1,0 +1,107 @@
+"""Captioner's own model-folder manifest (``captioner-model.json``), written by ``captioner export``.
+
+The manifest records what the exporter knew for certain (NeMo's own streaming parameters per
+lookahead), so loading a folder needs neither NeMo nor the ``.nemo`` archive.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from captioner.asr.errors import ModelFolderError
+from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, RnntSpec, StreamingSpec
+
+MANIFEST_NAME = "captioner-model.json"
+FORMAT_NAME = "captioner-streaming-model"
+FORMAT_VERSION = 1
+
+
+def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "name": spec.name,
+        "source": spec.source,
+        "nemo_version": spec.nemo_version,
+        "preprocessor": asdict(spec.preprocessor),
+        "encoder": asdict(spec.encoder),
+        "streaming": [asdict(s) for s in spec.streaming],
+        "vocabulary": {"size": spec.vocab_size, "blank_id": spec.blank_id, "tokenizer": spec.tokenizer_file},
+        "decoders": {
+            "rnnt": asdict(spec.rnnt) if spec.rnnt else None,
+            "ctc": asdict(spec.ctc) if spec.ctc else None,
+        },
+    }
+
+
+def write_manifest(spec: ModelSpec, folder: Path) -> Path:
+    path = folder / MANIFEST_NAME
+    path.write_text(json.dumps(spec_to_dict(spec), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(path: Path) -> ModelSpec:
+    """Parse a manifest; any missing or ill-typed field becomes a ``ModelFolderError`` naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFolderError(
+            f"{path} is not a readable Captioner manifest ({exc}).",
+            f"Re-export the model with `captioner export MODEL.nemo {path.parent}`.",
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise ModelFolderError(
+            f"{path} is not a Captioner model manifest (its 'format' is not '{FORMAT_NAME}').",
+            "Point Captioner at a folder written by `captioner export`, or remove the stray file.",
+        )
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFolderError(
+            f"{path} has manifest format version {version!r}; this Captioner reads version {FORMAT_VERSION}.",
+            "Re-export the model with this version of `captioner export`.",
+        )
+    try:
+        voc = data["vocabulary"]
+        dec = data["decoders"]
+        streaming = tuple(
+            StreamingSpec(
+                att_context_size=_pair(s["att_context_size"]),
+                chunk_frames=_pair(s["chunk_frames"]),
+                shift_frames=_pair(s["shift_frames"]),
+                valid_out_len=int(s["valid_out_len"]),
+                pre_encode_cache_size=int(s["pre_encode_cache_size"]),
+                drop_extra_pre_encoded=int(s["drop_extra_pre_encoded"]),
+                last_channel_cache_size=int(s["last_channel_cache_size"]),
+                encoder_file=str(s["encoder_file"]),
+                first_chunk_encoder_file=s.get("first_chunk_encoder_file"),
+                ctc_file=s.get("ctc_file"),
+            )
+            for s in data["streaming"]
+        )
+        return ModelSpec(
+            name=str(data["name"]),
+            source=data.get("source"),
+            nemo_version=data.get("nemo_version"),
+            preprocessor=PreprocessorSpec(**data["preprocessor"]),
+            encoder=EncoderSpec(**data["encoder"]),
+            streaming=streaming,
+            vocab_size=int(voc["size"]),
+            blank_id=int(voc["blank_id"]),
+            tokenizer_file=str(voc["tokenizer"]),
+            rnnt=RnntSpec(**dec["rnnt"]) if dec.get("rnnt") else None,
+            ctc=CtcSpec(**dec["ctc"]) if dec.get("ctc") else None,
+            layout="manifest",
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFolderError(
+            f"{path} is missing or mistypes a field ({type(exc).__name__}: {exc}).",
+            f"Re-export the model with `captioner export MODEL.nemo {path.parent}`.",
+        ) from exc
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    first, second = value
+    return int(first), int(second)

@@ -1,0 +1,261 @@
+"""The streaming recognizer: 16 kHz samples in, final tokens out, chunk by chunk.
+
+It reproduces NeMo's cache-aware streaming exactly (``CacheAwareStreamingAudioBuffer`` +
+``conformer_stream_step``):
+
+* mode "A" (NeMo's default): step 0 feeds the first ``chunk[0]`` frames with no pre-encode cache to
+  a first-chunk graph exported with ``drop_extra_pre_encoded = 0``; later steps feed the previous
+  ``pre_encode_cache_size`` frames plus ``chunk[1]`` new ones.
+* mode "B" (``--pad_and_drop_preencoded``): step 0 feeds zeros as the pre-encode cache plus
+  ``chunk[1]`` frames, through the one graph every step uses.
+
+At the end of the stream a shorter last window is fed, and a later chunk too short to give one
+encoder frame is dropped, as NeMo does. Tokens are handed to the caller and not kept, so memory
+stays flat over hours.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+from captioner.asr.decoding import CtcGreedyDecoder, RawToken, RnntGreedyDecoder
+from captioner.asr.encoder import CacheAwareEncoder
+from captioner.asr.errors import CaptionerError, ModelFolderError
+from captioner.asr.features import StreamingFeaturizer
+from captioner.asr.graphs import (
+    DECODER_JOINT_INPUTS,
+    DECODER_JOINT_OUTPUTS,
+    ENCODER_INPUTS,
+    ENCODER_OUTPUTS,
+    GraphInfo,
+    GraphKind,
+    graph_info,
+    require_signature,
+)
+from captioner.asr.model_folder import ModelFolder
+from captioner.asr.runtime import active_provider, create_session
+from captioner.asr.tokenizer import Tokenizer
+
+DECODERS = ("rnnt", "ctc")
+MODES = ("A", "B")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A recognised token: ``text`` starts with a space when the token starts a word."""
+
+    id: int
+    text: str
+    frame: int
+    start_s: float
+
+
+class StreamingRecognizer:
+    """Plain-Python streaming ASR over an exported cache-aware model; no Qt, no threads."""
+
+    def __init__(self, folder: ModelFolder, *, decoder: str = "rnnt", lookahead_ms: int | None = None,
+                 mode: str | None = None, provider: str = "auto", threads: int | None = None) -> None:
+        spec = folder.spec
+        if decoder not in DECODERS:
+            raise CaptionerError(f"Unknown decoder {decoder!r}; choose rnnt or ctc.")
+        if decoder not in spec.decoders():
+            raise CaptionerError(
+                f"The model in {folder.path} has no {decoder.upper()} decoder; it provides "
+                f"{', '.join(d.upper() for d in spec.decoders())}."
+            )
+        try:
+            self.streaming = spec.streaming_for(lookahead_ms)
+        except ValueError as exc:
+            raise CaptionerError(str(exc)) from exc
+        self.spec = spec
+        self.decoder_name = decoder
+        whole_ctc_graph = decoder == "ctc" and self.streaming.ctc_file is not None
+        encoder_file = self.streaming.ctc_file if whole_ctc_graph else self.streaming.encoder_file
+        assert encoder_file is not None
+        first_file = None if whole_ctc_graph else self.streaming.first_chunk_encoder_file
+        if mode is None:
+            mode = "A" if first_file else "B"
+        if mode not in MODES:
+            raise CaptionerError(f"Unknown streaming mode {mode!r}; choose A or B.")
+        if mode == "A" and first_file is None:
+            raise CaptionerError(
+                f"Streaming mode A needs a first-chunk encoder graph, which {folder.path} lacks; use mode B "
+                "or re-export with `captioner export`."
+            )
+        self.mode = mode
+
+        session, info = self._open(folder, encoder_file, provider, threads)
+        require_signature(info, ENCODER_INPUTS, ("encoded_lengths", *ENCODER_OUTPUTS[2:]), "cache-aware encoder")
+        first_session = None
+        if mode == "A" and first_file:
+            first_session, first_info = self._open(folder, first_file, provider, threads)
+            require_signature(first_info, ENCODER_INPUTS, ENCODER_OUTPUTS, "cache-aware first-chunk encoder")
+        self.provider = active_provider(session)
+        self._encoder = CacheAwareEncoder(session, info, spec.encoder, self.streaming.last_channel_cache_size,
+                                          first_session)
+
+        self._ctc_head: ort.InferenceSession | None = None
+        self._rnnt: RnntGreedyDecoder | None = None
+        self._ctc: CtcGreedyDecoder | None = None
+        if decoder == "rnnt":
+            assert spec.rnnt is not None
+            joint, joint_info = self._open(folder, spec.rnnt.decoder_joint_file, provider, threads)
+            require_signature(joint_info, DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS, "decoder_joint")
+            self._rnnt = RnntGreedyDecoder(joint, spec.blank_id, spec.rnnt.pred_hidden, spec.rnnt.pred_rnn_layers,
+                                           spec.rnnt.max_symbols_per_step)
+        else:
+            if not whole_ctc_graph:
+                assert spec.ctc is not None and spec.ctc.head_file is not None
+                self._ctc_head, _ = self._open(folder, spec.ctc.head_file, provider, threads)
+            self._ctc = CtcGreedyDecoder(spec.blank_id)
+
+        self.tokenizer = Tokenizer(folder.tokenizer_model)
+        self.sample_rate = spec.preprocessor.sample_rate
+        self.frame_s = spec.encoder_frame_ms / 1000.0
+        self._featurizer = StreamingFeaturizer(spec.preprocessor)
+        self.step_seconds: deque[float] = deque(maxlen=4096)
+        """Compute time of recent encoder+decoder steps (bounded), for stats and benchmarks."""
+        self.reset()
+
+    @staticmethod
+    def _open(folder: ModelFolder, name: str, provider: str, threads: int | None
+              ) -> tuple[ort.InferenceSession, GraphInfo]:
+        path = folder.file(name)
+        try:
+            session = create_session(path, provider, threads)
+        except CaptionerError:
+            raise
+        except Exception as exc:  # onnxruntime's exception types vary
+            raise ModelFolderError(f"{path} could not be loaded ({str(exc).strip().splitlines()[0]}).",
+                                   "The file is probably truncated or corrupt: copy or export it again.") from exc
+        return session, graph_info(session, path)
+
+    # ----------------------------------------------------------------------------------------- state
+    def reset(self, start_time_s: float = 0.0) -> None:
+        """Forget the stream (caches, decoder state, buffered audio); later token times start at ``start_time_s``."""
+        self._featurizer.reset()
+        self._encoder.reset()
+        if self._rnnt:
+            self._rnnt.reset()
+        if self._ctc:
+            self._ctc.reset()
+        self._time_offset = start_time_s
+        self._feats = np.zeros((self.spec.preprocessor.n_mels, 0), np.float32)
+        self._feats_base = 0  # global feature index of _feats[:, 0]
+        self._next = 0  # global feature index where the next chunk starts
+        self._step = 0
+        self._encoder_frames = 0
+        self._samples_in = 0
+        self._finished = False
+
+    @property
+    def audio_seconds(self) -> float:
+        """Audio accepted since the last reset."""
+        return self._samples_in / self.sample_rate
+
+    @property
+    def decoded_seconds(self) -> float:
+        """Audio whose tokens have been emitted (the encoder frames produced so far)."""
+        return self._encoder_frames * self.frame_s
+
+    # ----------------------------------------------------------------------------------------- input
+    def accept(self, samples: npt.NDArray[np.float32]) -> list[Token]:
+        """Feed mono float32 samples at ``sample_rate``; returns the tokens that became final."""
+        if self._finished:
+            raise CaptionerError("This stream has finished; call reset() before feeding more audio.")
+        data = np.asarray(samples)
+        if data.ndim != 1:
+            raise CaptionerError(f"Expected mono samples (1-D), got an array of shape {data.shape}.")
+        self._samples_in += data.size
+        self._append(self._featurizer.accept(data.astype(np.float32, copy=False)))
+        return self._run(final=False)
+
+    def finish(self) -> list[Token]:
+        """End of stream: flush the last, shorter window."""
+        if self._finished:
+            return []
+        self._append(self._featurizer.finish())
+        tokens = self._run(final=True)
+        self._finished = True
+        return tokens
+
+    def _append(self, frames: npt.NDArray[np.float32]) -> None:
+        if frames.shape[1]:
+            self._feats = np.concatenate([self._feats, frames], axis=1)
+
+    # ----------------------------------------------------------------------------------------- steps
+    def _run(self, final: bool) -> list[Token]:
+        s = self.streaming
+        later_min = self.spec.encoder.subsampling_factor
+        tokens: list[Token] = []
+        while True:
+            first = self._step == 0
+            size = s.chunk_frames[0] if first and self.mode == "A" else s.chunk_frames[1]
+            shift = s.shift_frames[0] if first and self.mode == "A" else s.shift_frames[1]
+            end = self._feats_base + self._feats.shape[1]
+            available = end - self._next
+            if available < size and (not final or available < (1 if first else later_min)):
+                break
+            take = min(size, available)
+            chunk = self._feats[:, self._next - self._feats_base : self._next - self._feats_base + take]
+            window = chunk if (first and self.mode == "A") else np.concatenate([self._pre_encode_cache(), chunk], 1)
+            started = time.perf_counter()
+            tokens += self._decode(self._encoder.step(window, first_chunk=first and self.mode == "A"))
+            self.step_seconds.append(time.perf_counter() - started)
+            self._next += shift
+            self._step += 1
+        self._trim_features()
+        return tokens
+
+    def _pre_encode_cache(self) -> npt.NDArray[np.float32]:
+        """The ``pre_encode_cache_size`` frames before the chunk, zero-padded in front at the start."""
+        size = self.streaming.pre_encode_cache_size
+        start = max(self._feats_base, self._next - size)
+        cache = self._feats[:, start - self._feats_base : self._next - self._feats_base]
+        if cache.shape[1] < size:
+            pad = np.zeros((cache.shape[0], size - cache.shape[1]), np.float32)
+            cache = np.concatenate([pad, cache], axis=1)
+        return cache
+
+    def _trim_features(self) -> None:
+        keep_from = max(self._feats_base, self._next - self.streaming.pre_encode_cache_size)
+        if keep_from > self._feats_base:
+            self._feats = self._feats[:, keep_from - self._feats_base :]
+            self._feats_base = keep_from
+
+    def _decode(self, encoded: npt.NDArray[np.float32]) -> list[Token]:
+        first_frame = self._encoder_frames
+        raw: list[RawToken]
+        if self._rnnt is not None:
+            self._encoder_frames += encoded.shape[1]
+            raw = self._rnnt.decode(encoded, first_frame)
+        else:
+            assert self._ctc is not None
+            if self._ctc_head is not None:
+                log_probs = self._ctc_head.run(None, {self._ctc_head.get_inputs()[0].name: encoded[None]})[0][0]
+            else:
+                log_probs = encoded
+            self._encoder_frames += log_probs.shape[0]
+            raw = self._ctc.decode(log_probs, first_frame)
+        return [
+            Token(r.id, self.tokenizer.token_text(r.id), r.frame, self._time_offset + r.frame * self.frame_s)
+            for r in raw
+        ]
+
+
+def transcribe_samples(recognizer: StreamingRecognizer, samples: npt.NDArray[np.float32],
+                       block: int = 1600) -> list[Token]:
+    """Stream a whole signal through ``recognizer`` in blocks of ``block`` samples (100 ms by default)."""
+    tokens: list[Token] = []
+    for start in range(0, samples.size, block):
+        tokens += recognizer.accept(samples[start : start + block])
+    return tokens + recognizer.finish()
+
+
+__all__ = ["DECODERS", "MODES", "GraphKind", "StreamingRecognizer", "Token", "transcribe_samples"]

@@ -1,0 +1,94 @@
+"""Grouping the token stream into caption segments: a tentative tail and committed lines.
+
+Greedy streaming tokens never change once emitted, but where a caption line ends is only known
+later: after a pause, a sentence end, or when a line grows too long. The segmenter decides that,
+so the overlay can show the open line as tentative and the transcript only ever appends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from captioner.asr.recognizer import Token
+
+SENTENCE_END = (".", "?", "!")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A committed caption line; ``gap`` segments mark audio that was skipped, not spoken text."""
+
+    text: str
+    start_s: float
+    end_s: float
+    token_ids: tuple[int, ...] = ()
+    gap: bool = False
+
+
+@dataclass
+class SegmenterUpdate:
+    committed: list[Segment] = field(default_factory=list)
+    tentative: str = ""
+
+
+class CaptionSegmenter:
+    def __init__(self, decode: Callable[[Sequence[int]], str], frame_s: float, pause_s: float = 0.8,
+                 max_line_s: float = 7.0) -> None:
+        self._decode = decode
+        self._frame_s = frame_s
+        self._pause_s = pause_s
+        self._max_line_s = max_line_s
+        self._open: list[Token] = []
+
+    @property
+    def tentative(self) -> str:
+        return self._decode([t.id for t in self._open]).strip()
+
+    def push(self, tokens: Iterable[Token], now_s: float) -> SegmenterUpdate:
+        """Add new tokens; ``now_s`` is how far the stream has been decoded (commits after a pause)."""
+        update = SegmenterUpdate()
+        for token in tokens:
+            if self._open and self._breaks_before(token):
+                update.committed.append(self._commit())
+            self._open.append(token)
+            if token.text.rstrip().endswith(SENTENCE_END):
+                update.committed.append(self._commit())
+        if self._open and now_s - self._open[-1].start_s >= self._pause_s:
+            update.committed.append(self._commit())
+        update.tentative = self.tentative
+        return update
+
+    def flush(self) -> list[Segment]:
+        """Commit whatever is open (end of stream, pause, stop)."""
+        return [self._commit()] if self._open else []
+
+    def mark_gap(self, start_s: float, end_s: float) -> list[Segment]:
+        """Commit the open line, then a gap segment for audio skipped to catch up with real time."""
+        out = self.flush()
+        out.append(Segment(f"[{end_s - start_s:.1f} s skipped to catch up]", start_s, end_s, gap=True))
+        return out
+
+    def _breaks_before(self, token: Token) -> bool:
+        last = self._open[-1]
+        if token.start_s - last.start_s >= self._pause_s:
+            return True
+        starts_word = token.text.startswith(" ")
+        return starts_word and token.start_s - self._open[0].start_s >= self._max_line_s
+
+    def _commit(self) -> Segment:
+        ids = tuple(t.id for t in self._open)
+        segment = Segment(self._decode(ids).strip(), self._open[0].start_s, self._open[-1].start_s + self._frame_s,
+                          ids)
+        self._open = []
+        return segment
+
+
+def segment_tokens(tokens: Sequence[Token], decode: Callable[[Sequence[int]], str], frame_s: float
+                   ) -> list[Segment]:
+    """Offline segmentation of a finished token list (CLI output)."""
+    segmenter = CaptionSegmenter(decode, frame_s)
+    segments: list[Segment] = []
+    for token in tokens:
+        segments += segmenter.push([token], now_s=token.start_s).committed
+    return segments + segmenter.flush()

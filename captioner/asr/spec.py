@@ -1,0 +1,133 @@
+"""Plain descriptions of a streaming model: what the engine needs to know, independent of file layout.
+
+Both model-folder layouts (Captioner's own manifest, or a hand-made NeMo export with its
+``model_config.yaml``) are turned into these dataclasses, so the recognizer never cares where a
+number came from. Every number is read from the model, never assumed from the large model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FEATURE_FRAME_MS = 10
+
+
+@dataclass(frozen=True)
+class PreprocessorSpec:
+    """NeMo ``AudioToMelSpectrogramPreprocessor`` settings that change the features."""
+
+    sample_rate: int = 16000
+    win_length: int = 400
+    hop_length: int = 160
+    n_fft: int = 512
+    n_mels: int = 80
+    window: str = "hann"
+    preemph: float | None = 0.97
+    fmin: float = 0.0
+    fmax: float | None = None
+    mel_norm: str | None = "slaney"
+    mag_power: float = 2.0
+    log: bool = True
+    log_zero_guard_type: str = "add"
+    log_zero_guard_value: float = 2.0**-24
+    normalize: str = "NA"
+    pad_value: float = 0.0
+
+    @property
+    def frame_ms(self) -> float:
+        return 1000.0 * self.hop_length / self.sample_rate
+
+
+@dataclass(frozen=True)
+class StreamingSpec:
+    """One exported lookahead: NeMo's ``CacheAwareStreamingConfig`` for ``att_context_size=[left, right]``.
+
+    ``chunk_frames``/``shift_frames`` are ``[first, later]`` in feature frames, exactly as NeMo's
+    ``setup_streaming_params`` computes them.
+    """
+
+    att_context_size: tuple[int, int]
+    chunk_frames: tuple[int, int]
+    shift_frames: tuple[int, int]
+    valid_out_len: int
+    pre_encode_cache_size: int
+    drop_extra_pre_encoded: int
+    last_channel_cache_size: int
+    encoder_file: str
+    first_chunk_encoder_file: str | None = None
+    ctc_file: str | None = None
+    """A whole encoder+CTC graph (seed layout); ``None`` when CTC runs on the shared encoder output."""
+
+    @property
+    def lookahead_frames(self) -> int:
+        return self.att_context_size[1]
+
+    def lookahead_ms(self, subsampling_factor: int, feature_frame_ms: float) -> int:
+        return round(self.att_context_size[1] * subsampling_factor * feature_frame_ms)
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    n_layers: int
+    d_model: int
+    subsampling_factor: int
+    conv_cache_size: int
+    """``kernel_size - 1`` for causal convolutions: the last axis of ``cache_last_time``."""
+    feat_in: int
+
+
+@dataclass(frozen=True)
+class RnntSpec:
+    decoder_joint_file: str
+    pred_hidden: int
+    pred_rnn_layers: int = 1
+    max_symbols_per_step: int = 10
+
+
+@dataclass(frozen=True)
+class CtcSpec:
+    head_file: str | None
+    """Graph mapping encoder outputs ``[B, D, T]`` to log-probs ``[B, T, V+1]``; ``None`` when only
+    whole encoder+CTC graphs (``StreamingSpec.ctc_file``) exist."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    preprocessor: PreprocessorSpec
+    encoder: EncoderSpec
+    streaming: tuple[StreamingSpec, ...]
+    vocab_size: int
+    blank_id: int
+    tokenizer_file: str
+    rnnt: RnntSpec | None = None
+    ctc: CtcSpec | None = None
+    nemo_version: str | None = None
+    source: str | None = None
+    layout: str = "manifest"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def encoder_frame_ms(self) -> float:
+        return self.preprocessor.frame_ms * self.encoder.subsampling_factor
+
+    def lookaheads_ms(self) -> list[int]:
+        return [s.lookahead_ms(self.encoder.subsampling_factor, self.preprocessor.frame_ms) for s in self.streaming]
+
+    def streaming_for(self, lookahead_ms: int | None) -> StreamingSpec:
+        """The streaming setup for a lookahead; ``None`` picks the first (NeMo's default)."""
+        if lookahead_ms is None:
+            return self.streaming[0]
+        for spec, ms in zip(self.streaming, self.lookaheads_ms(), strict=True):
+            if ms == lookahead_ms:
+                return spec
+        available = ", ".join(f"{ms} ms" for ms in self.lookaheads_ms())
+        raise ValueError(f"This model has no {lookahead_ms} ms lookahead; it provides {available}.")
+
+    def decoders(self) -> list[str]:
+        out = []
+        if self.rnnt is not None:
+            out.append("rnnt")
+        if self.ctc is not None:
+            out.append("ctc")
+        return out

@@ -1,0 +1,60 @@
+"""Reading audio files as a stream of mono blocks at the model's sample rate.
+
+Files are decoded block by block and resampled with soxr's streaming resampler (a proper
+band-limited resampler, not decimation), so an hour-long recording costs the memory of a block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+import soxr
+
+from captioner.asr.errors import AudioInputError
+
+
+def describe_audio(path: Path) -> sf._SoundFileInfo:
+    if not path.exists():
+        raise AudioInputError(f"The audio file {path} does not exist.")
+    if path.is_dir():
+        raise AudioInputError(f"{path} is a folder; give an audio file (WAV, FLAC, OGG or MP3).")
+    try:
+        return sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioInputError(
+            f"{path} is not an audio file Captioner can read ({exc}). Supported: WAV, FLAC, OGG/Vorbis, "
+            "OGG/Opus and MP3; convert others first, e.g. `ffmpeg -i INPUT -ar 16000 -ac 1 out.wav`."
+        ) from exc
+
+
+def iter_audio_blocks(path: Path, sample_rate: int, block_seconds: float = 0.1
+                      ) -> Iterator[npt.NDArray[np.float32]]:
+    """Yield mono float32 blocks at ``sample_rate`` (the last one flushes the resampler)."""
+    info = describe_audio(path)
+    block = max(1, int(info.samplerate * block_seconds))
+    resampler = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
+        if info.samplerate != sample_rate else None
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            while True:
+                data = handle.read(block, dtype="float32", always_2d=True)
+                last = data.shape[0] < block
+                mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+                if resampler is not None:
+                    mono = resampler.resample_chunk(mono, last=last)
+                if mono.size:
+                    yield np.ascontiguousarray(mono, dtype=np.float32)
+                if last:
+                    return
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioInputError(f"Reading {path} failed part-way ({exc}); the file may be truncated.") from exc
+
+
+def load_audio(path: Path, sample_rate: int) -> npt.NDArray[np.float32]:
+    """The whole file as mono float32 at ``sample_rate``."""
+    blocks = list(iter_audio_blocks(path, sample_rate, block_seconds=1.0))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)

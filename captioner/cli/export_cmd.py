@@ -1,0 +1,16 @@
+"""``captioner export MODEL.nemo OUT_DIR``: NeMo -> a verified Captioner model folder (needs ``[export]``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from captioner.export.nemo_export import export_model
+
+    spec = export_model(Path(args.nemo), Path(args.out_dir), lookaheads_ms=args.lookahead_ms,
+                        decoders=args.decoder, verify=not args.no_verify)
+    print(f"Exported {spec.name} to {args.out_dir}: decoders {', '.join(spec.decoders())}, lookaheads "
+          f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}.")
+    return 0

@@ -1,0 +1,88 @@
+"""The ``captioner`` command: the app by default, or ``inspect`` / ``transcribe`` / ``export``.
+
+Errors a user can fix print one paragraph and exit non-zero, never a traceback (``--debug`` shows
+one). Heavy imports (onnxruntime, Qt, NeMo) happen inside each command so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from captioner.asr.errors import CaptionerError
+
+SUBCOMMANDS = ("inspect", "transcribe", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="captioner",
+        description="Live, private captions from a NeMo cache-aware streaming model running on this machine. "
+        "Without a command, opens the app.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    inspect = commands.add_parser("inspect", help="check a model folder and describe its graphs")
+    inspect.add_argument("model_dir", metavar="MODEL_DIR")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+
+    transcribe = commands.add_parser("transcribe", help="stream an audio file through the recognizer")
+    transcribe.add_argument("audio", metavar="AUDIO")
+    transcribe.add_argument("--model", metavar="DIR", help="model folder (default: the bundled model)")
+    transcribe.add_argument("--decoder", choices=("rnnt", "ctc"), default="rnnt")
+    transcribe.add_argument("--lookahead-ms", type=int, metavar="MS",
+                            help="one of the lookaheads the model provides (default: the model's first)")
+    transcribe.add_argument("--mode", choices=("A", "B"),
+                            help="NeMo streaming mode (default: A when the folder has a first-chunk graph)")
+    transcribe.add_argument("--format", choices=("text", "json", "srt", "vtt"), default="text")
+    transcribe.add_argument("--realtime", action="store_true",
+                            help="feed the audio at wall-clock speed and print captions as they appear")
+    transcribe.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
+    transcribe.add_argument("--threads", type=int, metavar="N", help="ONNX Runtime intra-op threads")
+
+    export = commands.add_parser("export", help="export a NeMo .nemo model for Captioner (needs captioner[export])")
+    export.add_argument("nemo", metavar="MODEL.nemo")
+    export.add_argument("out_dir", metavar="OUT_DIR")
+    export.add_argument("--lookahead-ms", type=int, nargs="+", metavar="MS",
+                        help="lookaheads to export (default: all the model was trained with)")
+    export.add_argument("--decoder", choices=("rnnt", "ctc", "both"), default="both")
+    export.add_argument("--no-verify", action="store_true", help="skip the NeMo-vs-ONNX token check")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not any(a in SUBCOMMANDS for a in args_list if not a.startswith("-")) and "-h" not in args_list \
+            and "--help" not in args_list:
+        from captioner.app.main import main as app_main
+
+        return app_main(args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        if args.command == "inspect":
+            from captioner.cli.inspect_cmd import run_inspect
+
+            return run_inspect(args)
+        if args.command == "transcribe":
+            from captioner.cli.transcribe_cmd import run_transcribe
+
+            return run_transcribe(args)
+        from captioner.cli.export_cmd import run_export
+
+        return run_export(args)
+    except CaptionerError as exc:
+        if args.debug:
+            raise
+        print(f"captioner: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug, not a user error: say so in one line
+        if args.debug:
+            raise
+        print(f"captioner: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return 3

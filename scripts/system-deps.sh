@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# System libraries Captioner needs on Debian/Ubuntu. $1 = "run" (the app) or "test" (the test suite too).
+set -euo pipefail
+purpose=${1:-run}
+packages=(libportaudio2 libsndfile1 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+          libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
+          libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 libglib2.0-0)
+if [ "$purpose" = test ]; then
+  packages+=(xvfb xauth pulseaudio pulseaudio-utils espeak-ng sox)
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: no apt-get here; install the equivalents of: ${packages[*]}" >&2
+  exit 0
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
