@@ -121,6 +121,11 @@ def open_graph_for_inspection(path: Path) -> tuple[ort.InferenceSession, GraphIn
         session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several unrelated exception types for bad files
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "IR version" in first_line or "opset" in first_line.lower():
+            raise ModelFolderError(
+                f"{path} needs a newer ONNX Runtime than this one ({ort.__version__}): {first_line}.",
+                "Upgrade onnxruntime(-gpu), or export with an older ONNX opset.",
+            ) from exc
         raise ModelFolderError(
             f"{path} is not a readable ONNX graph ({first_line}).",
             "The file is probably truncated or corrupt: copy or export it again.",

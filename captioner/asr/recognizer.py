@@ -105,7 +105,8 @@ class StreamingRecognizer:
         self._ctc: CtcGreedyDecoder | None = None
         if decoder == "rnnt":
             assert spec.rnnt is not None
-            joint, joint_info = self._open(folder, spec.rnnt.decoder_joint_file, provider, threads)
+            # One small LSTM step per call: a thread pool only adds wake-up latency.
+            joint, joint_info = self._open(folder, spec.rnnt.decoder_joint_file, provider, 1)
             require_signature(joint_info, DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS, "decoder_joint")
             self._rnnt = RnntGreedyDecoder(joint, spec.blank_id, spec.rnnt.pred_hidden, spec.rnnt.pred_rnn_layers,
                                            spec.rnnt.max_symbols_per_step)
@@ -180,10 +181,11 @@ class StreamingRecognizer:
         """End of stream: flush the last, shorter window."""
         if self._finished:
             return []
-        self._append(self._featurizer.finish())
-        tokens = self._run(final=True)
         self._finished = True
-        return tokens
+        if self._samples_in == 0:
+            return []  # nothing was heard: NeMo would still run one padded frame and may emit noise
+        self._append(self._featurizer.finish())
+        return self._run(final=True)
 
     def _append(self, frames: npt.NDArray[np.float32]) -> None:
         if frames.shape[1]:

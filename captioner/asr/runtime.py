@@ -71,6 +71,9 @@ def create_session(path: Path, preference: str = "auto", threads: int | None = N
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # Idle ORT workers otherwise spin and steal the cores from the next session's call (encoder and
+    # decoder alternate every chunk): measured 1.42x faster at 80 ms lookahead on 2 cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = resolve_providers(preference)
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     if preference == "cuda" and session.get_providers()[0] != CUDA:
