@@ -1,0 +1,505 @@
+"""Export a NeMo cache-aware streaming hybrid (RNNT + CTC) model to a Captioner model folder.
+
+Folder layout (``captioner-model.json`` describes it)::
+
+    encoder-la{ms}.onnx        cache-aware encoder for one lookahead (drops 2 pre-encoded frames: later steps)
+    encoder-la{ms}-first.onnx  same weights, drop 0: NeMo's step 0 in mode A (script default)
+    decoder_joint.onnx         RNNT prediction net + joint (lookahead independent)
+    ctc_head.onnx              CTC head: encoder ``outputs [B, D, T]`` -> ``logprobs [B, T, V+1]``
+    tokenizer.model            SentencePiece model
+    captioner-model.json       the manifest
+
+NeMo, torch and onnx are imported inside the functions; importing this module needs none of them, and
+calling :func:`export_model` without them raises :class:`ExportDependencyError` naming the extra to install.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from captioner.asr.manifest import write_manifest
+from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, RnntSpec, StreamingSpec
+from captioner.export.errors import ExportDependencyError, ExportError, ExportVerificationError
+from captioner.export.reference import require_nemo
+
+OPSET = 17
+ENCODER_INPUTS = ("audio_signal", "length", "cache_last_channel", "cache_last_time", "cache_last_channel_len")
+ENCODER_OUTPUTS = (
+    "outputs",
+    "encoded_lengths",
+    "cache_last_channel_next",
+    "cache_last_time_next",
+    "cache_last_channel_next_len",
+)
+DECODER_JOINT_INPUTS = ("encoder_outputs", "targets", "target_length", "input_states_1", "input_states_2")
+DECODER_JOINT_OUTPUTS = ("outputs", "prednet_lengths", "output_states_1", "output_states_2")
+
+
+def _require_onnx() -> tuple[Any, Any]:
+    try:
+        import onnx
+    except Exception as exc:
+        raise ExportDependencyError("the onnx package", exc) from exc
+    try:
+        import onnxruntime
+    except Exception as exc:
+        raise ExportDependencyError("onnxruntime", exc) from exc
+    return onnx, onnxruntime
+
+
+# ---------------------------------------------------------------------------------------------------
+# loading and describing the model
+# ---------------------------------------------------------------------------------------------------
+def _load_model(model_or_path: Any) -> tuple[Any, str, str]:
+    """Return (model, default name, source description)."""
+    torch, _ = require_nemo()
+    from nemo.collections.asr.models import EncDecHybridRNNTCTCBPEModel
+
+    if isinstance(model_or_path, (str, Path)):
+        path = Path(model_or_path)
+        if not path.is_file():
+            raise ExportError(f"{path} does not exist or is not a file; pass the path of a .nemo checkpoint.")
+        try:
+            model = EncDecHybridRNNTCTCBPEModel.restore_from(str(path), map_location=torch.device("cpu"))
+        except Exception as exc:  # NeMo raises many kinds of errors for wrong archives
+            raise ExportError(
+                f"{path} could not be restored as a NeMo EncDecHybridRNNTCTCBPEModel ({type(exc).__name__}: {exc}). "
+                "Captioner exports cache-aware streaming hybrid FastConformer models such as "
+                "stt_en_fastconformer_hybrid_large_streaming_multi."
+            ) from exc
+        return model, path.stem, str(path.name)
+    if not isinstance(model_or_path, EncDecHybridRNNTCTCBPEModel):
+        raise ExportError(
+            f"Cannot export a {type(model_or_path).__name__}: Captioner needs a NeMo "
+            "EncDecHybridRNNTCTCBPEModel (cache-aware streaming FastConformer, RNNT + CTC)."
+        )
+    name = str(model_or_path.cfg.get("name", "") or "model") if hasattr(model_or_path, "cfg") else "model"
+    return model_or_path, name, f"in-memory {type(model_or_path).__name__}"
+
+
+def _check_streaming_model(model: Any) -> None:
+    enc = model.encoder
+    if not hasattr(enc, "setup_streaming_params") or not hasattr(enc, "att_context_size_all"):
+        raise ExportError("This model's encoder does not support cache-aware streaming (no streaming params).")
+    if getattr(enc, "att_context_style", None) != "chunked_limited":
+        raise ExportError(
+            f"This model uses att_context_style={enc.att_context_style!r}; Captioner supports cache-aware "
+            "streaming models trained with 'chunked_limited' attention."
+        )
+    if enc.conv_context_size[1] != 0:
+        raise ExportError(f"This model's convolutions are not causal (conv_context_size={enc.conv_context_size}).")
+
+
+def preprocessor_spec(model: Any) -> PreprocessorSpec:
+    """NeMo preprocessor settings with NeMo's own defaults for keys the config leaves out."""
+    from nemo.collections.asr.modules.audio_preprocessing import AudioToMelSpectrogramPreprocessorConfig
+    from omegaconf import OmegaConf
+
+    cfg: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(AudioToMelSpectrogramPreprocessorConfig)}
+    container: Any = OmegaConf.to_container(model.cfg.preprocessor, resolve=True)
+    given: dict[str, Any] = dict(container)
+    cfg.update(given)
+    target = str(cfg.get("_target_", ""))
+    if not target.endswith("AudioToMelSpectrogramPreprocessor"):
+        raise ExportError(
+            f"Unsupported preprocessor {target!r}; Captioner computes NeMo mel-spectrogram features only."
+        )
+    if int(cfg.get("frame_splicing") or 1) != 1 or cfg.get("exact_pad"):
+        raise ExportError("Unsupported preprocessor settings (frame_splicing != 1 or exact_pad).")
+    sr = int(cfg["sample_rate"])
+    win = int(cfg["n_window_size"]) if cfg.get("n_window_size") else round(float(cfg["window_size"]) * sr)
+    hop = int(cfg["n_window_stride"]) if cfg.get("n_window_stride") else round(float(cfg["window_stride"]) * sr)
+    n_fft = int(cfg["n_fft"]) if cfg.get("n_fft") else 2 ** math.ceil(math.log2(win))
+    guard = cfg.get("log_zero_guard_value", 2.0**-24)
+    if isinstance(guard, str):
+        guard = {"tiny": float(np.finfo(np.float32).tiny), "eps": float(np.finfo(np.float32).eps)}[guard]
+    return PreprocessorSpec(
+        sample_rate=sr,
+        win_length=win,
+        hop_length=hop,
+        n_fft=n_fft,
+        n_mels=int(cfg["features"]),
+        window=str(cfg.get("window") or "hann"),
+        preemph=None if cfg.get("preemph") is None else float(cfg["preemph"]),
+        fmin=float(cfg.get("lowfreq") or 0.0),
+        fmax=None if cfg.get("highfreq") is None else float(cfg["highfreq"]),
+        mel_norm=cfg.get("mel_norm", "slaney"),
+        mag_power=float(cfg.get("mag_power", 2.0)),
+        log=bool(cfg.get("log", True)),
+        log_zero_guard_type=str(cfg.get("log_zero_guard_type", "add")),
+        log_zero_guard_value=float(guard),
+        normalize=str(cfg.get("normalize", "per_feature")),
+        pad_value=float(cfg.get("pad_value", 0.0)),
+    )
+
+
+def _lookahead_ms(model: Any, att: list[int]) -> int:
+    sub = int(model.encoder.subsampling_factor)
+    hop_ms = 1000.0 * float(model.cfg.preprocessor.get("window_stride", 0.01))
+    return round(att[1] * sub * hop_ms)
+
+
+def _select_lookaheads(model: Any, lookaheads_ms: list[int] | None) -> list[list[int]]:
+    all_att = [[int(a), int(b)] for a, b in model.encoder.att_context_size_all]
+    if not lookaheads_ms:
+        return all_att
+    by_ms = {_lookahead_ms(model, att): att for att in all_att}
+    chosen = []
+    for ms in lookaheads_ms:
+        if int(ms) not in by_ms:
+            avail = ", ".join(f"{m} ms" for m in by_ms)
+            raise ExportError(f"This model was not trained with a {ms} ms lookahead; it supports {avail}.")
+        if by_ms[int(ms)] not in chosen:
+            chosen.append(by_ms[int(ms)])
+    return chosen
+
+
+# ---------------------------------------------------------------------------------------------------
+# ONNX helpers
+# ---------------------------------------------------------------------------------------------------
+def _dedupe_initializers(path: Path) -> int:
+    """Merge byte-identical initializers (the TorchScript exporter sometimes duplicates constants)."""
+    onnx, _ = _require_onnx()
+    model = onnx.load(str(path))
+    graph = model.graph
+    seen: dict[tuple[int, tuple[int, ...], bytes], str] = {}
+    rename: dict[str, str] = {}
+    keep = []
+    for init in graph.initializer:
+        key = (init.data_type, tuple(init.dims), init.raw_data if init.raw_data else init.SerializeToString())
+        if init.raw_data and key in seen:
+            rename[init.name] = seen[key]
+            continue
+        if init.raw_data:
+            seen[key] = init.name
+        keep.append(init)
+    if not rename:
+        return 0
+
+    def fix(g: Any) -> None:
+        for node in g.node:
+            for i, name in enumerate(node.input):
+                if name in rename:
+                    node.input[i] = rename[name]
+            for attr in node.attribute:
+                if attr.g is not None and attr.g.node:
+                    fix(attr.g)
+                for sub in attr.graphs:
+                    fix(sub)
+
+    fix(graph)
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return len(rename)
+
+
+def graph_io(path: Path) -> dict[str, list[tuple[str, str, list[Any]]]]:
+    """``{"inputs": [(name, dtype, shape)], "outputs": [...]}`` as onnxruntime sees the graph."""
+    _, ort = _require_onnx()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return {
+        "inputs": [(i.name, i.type, list(i.shape)) for i in sess.get_inputs()],
+        "outputs": [(o.name, o.type, list(o.shape)) for o in sess.get_outputs()],
+    }
+
+
+def _check_names(path: Path, io: dict[str, Any], inputs: tuple[str, ...], outputs: tuple[str, ...]) -> None:
+    got_in = tuple(n for n, _, _ in io["inputs"])
+    got_out = tuple(n for n, _, _ in io["outputs"])
+    if got_in != inputs or got_out != outputs:
+        raise ExportError(
+            f"{path.name} has inputs {got_in} and outputs {got_out}; expected {inputs} -> {outputs}. "
+            "This NeMo version exports a different graph interface than Captioner supports."
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# exporting the parts
+# ---------------------------------------------------------------------------------------------------
+def _export_encoder(model: Any, att: list[int], path: Path, first_chunk: bool) -> None:
+    torch, _ = require_nemo()
+    enc = model.encoder
+    enc.set_default_att_context_size(att)
+    enc.setup_streaming_params()
+    if first_chunk:
+        enc.streaming_cfg.drop_extra_pre_encoded = 0
+    torch.manual_seed(0)  # NeMo's input example is random; keep the trace deterministic
+    enc.export(str(path), onnx_opset_version=OPSET, check_trace=False)
+    enc.setup_streaming_params()
+
+
+def _verify_encoder_graph(model: Any, att: list[int], path: Path, first_chunk: bool) -> float:
+    """Run one step through ORT and NeMo's ``cache_aware_stream_step`` with the same inputs; max abs diff."""
+    torch, _ = require_nemo()
+    _, ort = _require_onnx()
+    enc = model.encoder
+    enc.set_default_att_context_size(att)
+    enc.setup_streaming_params()
+    cfg = enc.streaming_cfg
+    gen = torch.Generator().manual_seed(7)
+    if first_chunk:
+        width, drop = cfg.chunk_size[0], 0
+    else:
+        width, drop = cfg.chunk_size[1] + cfg.pre_encode_cache_size[1], cfg.drop_extra_pre_encoded
+    feats = torch.randn(1, enc._feat_in, width, generator=gen) * 3.0 - 5.0
+    length = torch.tensor([width], dtype=torch.int64)
+    c_ch, c_t, c_len = enc.get_initial_cache_state(batch_size=1)
+    if not first_chunk:  # a mid-stream state: partly filled caches
+        n = min(5, cfg.last_channel_cache_size)
+        c_ch[:, :, -n:, :] = torch.randn(c_ch[:, :, -n:, :].shape, generator=gen)
+        c_t.copy_(torch.randn(c_t.shape, generator=gen))
+        c_len = torch.tensor([n], dtype=torch.int64)
+    with torch.inference_mode():
+        ref = enc.cache_aware_stream_step(
+            processed_signal=feats,
+            processed_signal_length=length,
+            cache_last_channel=c_ch,
+            cache_last_time=c_t,
+            cache_last_channel_len=c_len,
+            keep_all_outputs=False,
+            drop_extra_pre_encoded=drop,
+        )
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    outs = sess.run(
+        None,
+        {
+            "audio_signal": feats.numpy(),
+            "length": length.numpy(),
+            "cache_last_channel": c_ch.transpose(0, 1).numpy(),
+            "cache_last_time": c_t.transpose(0, 1).numpy(),
+            "cache_last_channel_len": c_len.numpy(),
+        },
+    )
+    refs = [ref[0], ref[1], ref[2].transpose(0, 1), ref[3].transpose(0, 1), ref[4]]
+    worst = 0.0
+    for name, got, want in zip(ENCODER_OUTPUTS, outs, refs, strict=True):
+        want_np = want.numpy()
+        if got.shape != want_np.shape:
+            raise ExportVerificationError(
+                f"{path.name}: output {name} has shape {got.shape} in ONNX but {want_np.shape} in NeMo."
+            )
+        worst = max(worst, float(np.max(np.abs(got.astype(np.float64) - want_np.astype(np.float64)), initial=0.0)))
+    if worst > 1e-3:
+        raise ExportVerificationError(f"{path.name} differs from NeMo's encoder step by {worst:.3g} (max abs).")
+    return worst
+
+
+def _export_decoder_joint(model: Any, path: Path) -> None:
+    torch, _ = require_nemo()
+    torch.manual_seed(0)
+    model.decoder_joint.export(str(path), onnx_opset_version=OPSET, check_trace=False)
+
+
+def _export_ctc_head(model: Any, path: Path) -> None:
+    torch, _ = require_nemo()
+    head = model.ctc_decoder
+    torch.manual_seed(0)
+    example = (torch.randn(1, model.encoder.d_model, 16),)
+    head.export(
+        str(path),
+        input_example=example,
+        onnx_opset_version=OPSET,
+        check_trace=False,
+        dynamic_axes={"encoder_output": {0: "B", 2: "T"}, "logprobs": {0: "B", 1: "T"}},
+    )
+    _, ort = _require_onnx()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.randn(2, model.encoder.d_model, 5, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        want = head(encoder_output=x).numpy()
+    got = sess.run(["logprobs"], {"encoder_output": x.numpy()})[0]
+    if got.shape != want.shape or float(np.max(np.abs(got - want))) > 1e-4:
+        raise ExportVerificationError(
+            f"{path.name} does not reproduce NeMo's CTC head (shape {got.shape} vs {want.shape})."
+        )
+
+
+def _write_tokenizer(model: Any, path: Path) -> int:
+    tok = getattr(model.tokenizer, "tokenizer", None)
+    if tok is None or not hasattr(tok, "serialized_model_proto"):
+        raise ExportError("This model's tokenizer is not SentencePiece; Captioner needs a SentencePiece BPE model.")
+    path.write_bytes(tok.serialized_model_proto())
+    return int(tok.get_piece_size())
+
+
+# ---------------------------------------------------------------------------------------------------
+# the public entry point
+# ---------------------------------------------------------------------------------------------------
+def export_model(
+    model_or_nemo_path: Any,
+    out_dir: Path,
+    lookaheads_ms: list[int] | None = None,
+    decoders: str = "both",
+    verify: bool = True,
+    name: str | None = None,
+) -> ModelSpec:
+    """Export ``model_or_nemo_path`` (a ``.nemo`` path or an in-memory hybrid model) to ``out_dir``.
+
+    ``lookaheads_ms``: which trained lookaheads to export (default: all of them). ``decoders``: "rnnt",
+    "ctc" or "both". With ``verify`` the folder is run through Captioner's recognizer and must emit the
+    same token ids as NeMo's own streaming loop for every exported decoder and lookahead.
+    """
+    if decoders not in ("rnnt", "ctc", "both"):
+        raise ExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
+    _, nemo = require_nemo()
+    _require_onnx()
+    model, default_name, source = _load_model(model_or_nemo_path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    model.eval()
+    model = model.to("cpu")
+    _check_streaming_model(model)
+    enc = model.encoder
+    saved = {
+        "att": list(enc.att_context_size),
+        "cache": getattr(enc, "export_cache_support", False),
+        "cur_decoder": getattr(model, "cur_decoder", None),
+    }
+    try:
+        model.set_export_config({"cache_support": True})
+        atts = _select_lookaheads(model, lookaheads_ms)
+        sub = int(enc.subsampling_factor)
+        streaming: list[StreamingSpec] = []
+        for att in atts:
+            ms = _lookahead_ms(model, att)
+            enc_file, first_file = f"encoder-la{ms}.onnx", f"encoder-la{ms}-first.onnx"
+            enc.set_default_att_context_size(att)
+            enc.setup_streaming_params()
+            cfg = enc.streaming_cfg
+            chunk = cfg.chunk_size if isinstance(cfg.chunk_size, list) else [cfg.chunk_size, cfg.chunk_size]
+            shift = cfg.shift_size if isinstance(cfg.shift_size, list) else [cfg.shift_size, cfg.shift_size]
+            pre = cfg.pre_encode_cache_size
+            pre_later = int(pre[1] if isinstance(pre, list) else pre)
+            lookahead = StreamingSpec(
+                att_context_size=(int(att[0]), int(att[1])),
+                chunk_frames=(int(chunk[0]), int(chunk[1])),
+                shift_frames=(int(shift[0]), int(shift[1])),
+                valid_out_len=int(cfg.valid_out_len),
+                pre_encode_cache_size=pre_later,
+                drop_extra_pre_encoded=int(cfg.drop_extra_pre_encoded),
+                last_channel_cache_size=int(cfg.last_channel_cache_size),
+                encoder_file=enc_file,
+                first_chunk_encoder_file=first_file,
+                ctc_file=None,
+            )
+            for fname, first in ((enc_file, False), (first_file, True)):
+                path = out_dir / fname
+                _export_encoder(model, att, path, first_chunk=first)
+                _dedupe_initializers(path)
+                io = graph_io(path)
+                _check_names(path, io, ENCODER_INPUTS, ENCODER_OUTPUTS)
+                _verify_encoder_graph(model, att, path, first_chunk=first)
+            streaming.append(lookahead)
+
+        rnnt_spec = ctc_spec = None
+        if decoders in ("rnnt", "both"):
+            path = out_dir / "decoder_joint.onnx"
+            _export_decoder_joint(model, path)
+            _dedupe_initializers(path)
+            _check_names(path, graph_io(path), DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS)
+            greedy = model.cfg.get("decoding", {}).get("greedy", {}) or {}
+            max_sym = greedy.get("max_symbols", None) or greedy.get("max_symbols_per_step", None) or 10
+            rnnt_spec = RnntSpec(
+                decoder_joint_file="decoder_joint.onnx",
+                pred_hidden=int(model.decoder.pred_hidden),
+                pred_rnn_layers=int(model.decoder.pred_rnn_layers),
+                max_symbols_per_step=int(max_sym),
+            )
+        if decoders in ("ctc", "both"):
+            path = out_dir / "ctc_head.onnx"
+            _export_ctc_head(model, path)
+            _dedupe_initializers(path)
+            _check_names(path, graph_io(path), ("encoder_output",), ("logprobs",))
+            ctc_spec = CtcSpec(head_file="ctc_head.onnx")
+
+        vocab = _write_tokenizer(model, out_dir / "tokenizer.model")
+        if int(model.decoder.blank_idx) != vocab:
+            raise ExportError(f"Unexpected blank id {model.decoder.blank_idx} (vocabulary size {vocab}).")
+        spec = ModelSpec(
+            name=name or default_name,
+            preprocessor=preprocessor_spec(model),
+            encoder=EncoderSpec(
+                n_layers=len(enc.layers),
+                d_model=int(enc.d_model),
+                subsampling_factor=sub,
+                conv_cache_size=int(enc.conv_context_size[0]),
+                feat_in=int(enc._feat_in),
+            ),
+            streaming=tuple(streaming),
+            vocab_size=vocab,
+            blank_id=vocab,
+            tokenizer_file="tokenizer.model",
+            rnnt=rnnt_spec,
+            ctc=ctc_spec,
+            nemo_version=str(nemo.__version__),
+            source=source,
+        )
+        write_manifest(spec, out_dir)
+        if verify:
+            verify_export(model, out_dir, spec)
+        return spec
+    finally:
+        enc.set_default_att_context_size(saved["att"])
+        enc.export_cache_support = saved["cache"]
+        enc.setup_streaming_params()
+
+
+def _verification_audio(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
+    """A deterministic, vaguely speech-like signal (harmonics with a moving pitch, bursts of noise)."""
+    sr = 16000
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 140 + 50 * np.sin(2 * np.pi * 0.9 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 10)) * np.clip(np.sin(2 * np.pi * 2.1 * t), 0, None) ** 2
+    x = 0.3 * x + 0.1 * rng.standard_normal(len(t)) * np.clip(np.sin(2 * np.pi * 1.3 * t + 2), 0, None)
+    out: np.ndarray = np.asarray(0.5 * x / np.max(np.abs(x)), dtype=np.float32)
+    return out
+
+
+def verify_export(model: Any, out_dir: Path, spec: ModelSpec, audio: np.ndarray | None = None) -> None:
+    """Require identical token ids from NeMo's streaming loop (mode A) and Captioner's recognizer."""
+    from captioner.export import reference as ref
+
+    try:
+        from captioner.asr.model_folder import load_model_folder
+        from captioner.asr.recognizer import StreamingRecognizer
+    except ImportError as exc:
+        raise ExportVerificationError(
+            f"Cannot verify the export: Captioner's recognizer is not importable ({exc}). "
+            "Re-run with verification turned off (--no-verify) to keep the unverified folder."
+        ) from exc
+    audio = _verification_audio() if audio is None else audio
+    folder = load_model_folder(out_dir)
+    saved_att = list(model.encoder.att_context_size)
+    problems = []
+    try:
+        for s in spec.streaming:
+            ms = s.lookahead_ms(spec.encoder.subsampling_factor, spec.preprocessor.frame_ms)
+            for dec in spec.decoders():
+                want = ref.stream_reference(model, audio, list(s.att_context_size), "A", dec)
+                rec = StreamingRecognizer(folder, decoder=dec, lookahead_ms=ms, mode="A", provider="cpu")
+                toks = rec.accept(audio) + rec.finish()
+                got = [int(t.id) for t in toks]
+                if got != want.ids:
+                    problems.append(
+                        f"{dec} @ {ms} ms: NeMo {want.ids[:12]}... ({len(want.ids)} tokens) vs "
+                        f"Captioner {got[:12]}... ({len(got)} tokens)"
+                    )
+    finally:
+        model.encoder.set_default_att_context_size(saved_att)
+    if problems:
+        raise ExportVerificationError(
+            f"The exported folder {out_dir} does not reproduce NeMo's streaming output: " + "; ".join(problems)
+        )
+
+
+__all__ = ["export_model", "graph_io", "preprocessor_spec", "verify_export"]
