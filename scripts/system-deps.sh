@@ -4,7 +4,7 @@ set -euo pipefail
 purpose=${1:-run}
 packages=(libportaudio2 libsndfile1 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
           libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
-          libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 libglib2.0-0)
+          libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 libglib2.0-0 fonts-dejavu-core)
 if [ "$purpose" = test ]; then
   packages+=(xvfb xauth pulseaudio pulseaudio-utils espeak-ng sox)
 fi

@@ -1,0 +1,43 @@
+"""Word-wrapping captions into the last N lines, committed and tentative words kept apart.
+
+Pure layout (widths come from a callable) so the overlay's paint code stays short and this logic
+is testable without pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    tentative: bool
+
+
+def wrap_tail(words: list[Word], max_width: float, lines: int, width_of: Callable[[Word], float],
+              space: float) -> list[list[Word]]:
+    """Greedy wrap of ``words`` to ``max_width``; returns only the last ``lines`` lines.
+
+    ``width_of`` takes the word (not just its text) because tentative words use another font.
+    """
+    out: list[list[Word]] = []
+    current: list[Word] = []
+    used = 0.0
+    for w in words:
+        ww = width_of(w)
+        needed = ww if not current else used + space + ww
+        if current and needed > max_width:
+            out.append(current)
+            current, used = [w], ww
+        else:
+            current.append(w)
+            used = needed
+    if current:
+        out.append(current)
+    return out[-lines:] if lines > 0 else []
+
+
+def to_words(committed: str, tentative: str) -> list[Word]:
+    return [Word(t, False) for t in committed.split()] + [Word(t, True) for t in tentative.split()]

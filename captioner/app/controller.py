@@ -1,0 +1,343 @@
+"""Wires the pieces together: settings ↔ worker thread ↔ main window, overlay, tray and autosave.
+
+Everything here runs on the GUI thread; all audio and inference work happens in the worker, which
+is only ever spoken to through its command methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRect, QSettings, QStandardPaths, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication
+
+from captioner.app.autosave import SessionLog
+from captioner.app.engine import ModelInfo, ModelRequest
+from captioner.app.export_dialog import ask_and_export
+from captioner.app.main_window import MainWindow
+from captioner.app.overlay import CaptionOverlay
+from captioner.app.platform_notes import overlay_limitations
+from captioner.app.settings import AppSettings, OverlayStyle, save_settings
+from captioner.app.settings_dialog import SettingsDialog
+from captioner.app.tray import Tray
+from captioner.app.worker import InferenceWorker, Stats
+from captioner.asr.segmenter import Segment
+from captioner.audio.capture import AudioInput, DeviceCapture
+from captioner.audio.devices import SourceInfo, find_source, list_sources
+from captioner.audio.file_feeder import FileFeeder
+
+LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
+
+
+def sessions_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".local" / "share" / "Captioner") / "sessions"
+
+
+class CaptionerController(QObject):
+    """The running app. ``input_file`` replaces the device with a file fed at ``speed``× real time."""
+
+    sessionFinished = Signal()  # noqa: N815  (a file input has been captioned to its end)
+
+    def __init__(self, settings: AppSettings, qsettings: QSettings, input_file: Path | None = None,
+                 speed: float = 1.0, quit_when_done: bool = False, list_system_audio: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.qsettings = qsettings
+        self.input_file = input_file
+        self.speed = speed
+        self.quit_when_done = quit_when_done
+        self.model_info: ModelInfo | None = None
+        self.state = "idle"
+        self.session: SessionLog | None = None
+        self._quitting = False
+        self._input_requested = False  # an input is open or being opened in the worker
+        self.sources: list[SourceInfo] = [] if input_file else list_sources(include_system=list_system_audio)
+
+        self.worker = InferenceWorker()
+        self.window = MainWindow()
+        self.overlay = CaptionOverlay(settings.overlay, LEAVE_CLICK_THROUGH)
+        self.tray = Tray(LEAVE_CLICK_THROUGH, self)
+        self._restore_geometry()
+        self._connect()
+        self.window.set_sources(self.sources, settings.source_key,
+                                f"File: {input_file.name}" if input_file else None)
+        self.worker.start()
+        self.reload_model()
+        if not input_file:
+            self._open_selected_source()
+
+    # -- wiring ------------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        w, ov, wk, tray = self.window, self.overlay, self.worker, self.tray
+        w.startRequested.connect(self.start)
+        w.pauseRequested.connect(self.pause)
+        w.stopRequested.connect(self.stop)
+        w.sourceChosen.connect(self.choose_source)
+        w.settingsRequested.connect(self.open_settings)
+        w.exportRequested.connect(self.export)
+        w.overlayToggled.connect(self.set_overlay_visible)
+        w.closeRequested.connect(self._window_close)
+        wk.tentativeChanged.connect(self._on_tentative)
+        wk.segmentCommitted.connect(self._on_segment)
+        wk.statsUpdated.connect(self._on_stats)
+        wk.levelChanged.connect(w.meter.set_level)
+        wk.modelLoaded.connect(self._on_model_loaded)
+        wk.modelFailed.connect(self._on_model_failed)
+        wk.stateChanged.connect(self._on_state)
+        wk.statusMessage.connect(lambda text: w.show_message(text, 0))
+        wk.inputFailed.connect(lambda text: w.show_message(text, 0))
+        wk.inputFinished.connect(self._on_input_finished)
+        ov.geometryChangedByUser.connect(self._on_overlay_moved)
+        ov.clickThroughChanged.connect(lambda on: tray.set_overlay(ov.isVisible(), on))
+        tray.showWindow.connect(self.show_window)
+        tray.startPause.connect(self._tray_start_pause)
+        tray.stop.connect(self.stop)
+        tray.overlayVisible.connect(self.set_overlay_visible)
+        tray.clickThrough.connect(self.set_click_through)
+        tray.quit.connect(self.quit)
+        for widget in (w, ov):
+            sc = QShortcut(QKeySequence(LEAVE_CLICK_THROUGH), widget)
+            sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            sc.activated.connect(lambda: self.set_click_through(not self.overlay.click_through))
+
+    def _restore_geometry(self) -> None:
+        if self.settings.window_geometry:
+            self.window.restoreGeometry(self.settings.window_geometry)
+        geom = self.settings.overlay_geometry
+        if geom:
+            self.overlay.setGeometry(QRect(*geom))
+        else:
+            self.overlay.place_default()
+
+    def show(self) -> None:
+        self.window.show()
+        self.set_overlay_visible(self.settings.overlay_visible)
+        note = overlay_limitations()
+        if note:
+            self.window.show_message(note, 0)
+
+    # -- model -------------------------------------------------------------------------------------
+    def model_request(self) -> ModelRequest | None:
+        s = self.settings
+        return ModelRequest(s.model_dir, s.decoder, s.lookahead_ms, s.provider) if s.model_dir else None
+
+    def reload_model(self) -> None:
+        req = self.model_request()
+        if req is None:
+            self.window.set_model(None)
+            return
+        self.window.set_model(self.model_info, loading=req.model_dir)
+        self.worker.load_model(req)
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.model_info = info
+        self.window.set_model(info)
+
+    def _on_model_failed(self, message: str) -> None:
+        self.window.set_model(self.model_info)
+        kept = f" The current model ({self.model_info.name}) stays active." if self.model_info else ""
+        self.window.show_message(message + kept, 0)
+
+    # -- sources -----------------------------------------------------------------------------------
+    def _factory(self) -> AudioInput:
+        if self.input_file is not None:
+            return FileFeeder(self.input_file, speed=self.speed)
+        source = find_source(self.settings.source_key, self.sources) or find_source(self.settings.source_key)
+        if source is None and self.sources:
+            source = self.sources[0]
+        if source is None:
+            from captioner.asr.errors import AudioInputError
+
+            raise AudioInputError("No audio input device was found. Plug in a microphone, or run "
+                                  "Captioner with --input-file to caption a recording.")
+        return DeviceCapture(source)
+
+    def _open_selected_source(self) -> None:
+        self._input_requested = True
+        self.worker.open_input(self._factory)
+
+    def choose_source(self, key: str) -> None:
+        if key == self.settings.source_key:
+            return
+        self.settings.source_key = key
+        self._save()
+        self._open_selected_source()
+
+    # -- session control ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.state == "paused":
+            self.worker.resume()
+            return
+        if self.state == "running":
+            return
+        reopen = self.input_file is not None or not self._input_requested
+        self._new_session()
+        self._input_requested = True
+        self.worker.start_captioning(self._factory if reopen else None)
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def stop(self) -> None:
+        self.worker.stop_captioning()
+
+    def _tray_start_pause(self) -> None:
+        if self.state == "running":
+            self.pause()
+        else:
+            self.start()
+
+    def _new_session(self) -> None:
+        self._close_session()
+        self.window.transcript.clear()
+        self.overlay.clear()
+        if self.settings.autosave:
+            try:
+                self.session = SessionLog(sessions_dir(), datetime.now())
+                self.window.set_autosave_path(str(self.session.txt_path))
+            except OSError as exc:
+                self.window.show_message(f"Autosave is off for this session: {exc}", 0)
+
+    def _close_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def _on_state(self, state: str) -> None:
+        self.state = state
+        if state == "idle":
+            self._input_requested = False
+        self.window.set_state(state)
+        self.tray.set_state(state)
+        if state != "running":
+            self.overlay.set_tentative("")
+
+    def _on_input_finished(self) -> None:
+        self.window.show_message(f"Finished captioning {self.input_file.name if self.input_file else 'the file'}.")
+        self._close_session()
+        self.sessionFinished.emit()
+        if self.quit_when_done:
+            self.quit()
+
+    # -- captions ----------------------------------------------------------------------------------
+    def _on_segment(self, segment: Segment) -> None:
+        self.window.transcript.add_segment(segment)
+        if segment.gap:
+            self.overlay.mark_gap()
+        else:
+            self.overlay.add_committed(segment.text)
+        if self.session is not None:
+            self.session.add(segment)
+
+    def _on_tentative(self, text: str) -> None:
+        self.window.transcript.set_tentative(text)
+        self.overlay.set_tentative(text)
+        if self.session is not None:
+            self.session.tentative(text)
+
+    def _on_stats(self, stats: Stats) -> None:
+        self.window.set_stats(stats)
+
+    # -- overlay -----------------------------------------------------------------------------------
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay.setVisible(visible)
+        self.settings.overlay_visible = visible
+        w = self.window.overlay_btn
+        w.blockSignals(True)
+        w.setChecked(visible)
+        w.blockSignals(False)
+        self.tray.set_overlay(visible, self.overlay.click_through)
+        self._save()
+
+    def set_click_through(self, on: bool) -> None:
+        if on and not self.overlay.isVisible():
+            self.set_overlay_visible(True)
+        self.overlay.set_click_through(on)
+        self.tray.set_overlay(self.overlay.isVisible(), on)
+        if on:
+            self.tray.notify("Click-through on", f"Press {LEAVE_CLICK_THROUGH} or use this menu to leave it.")
+
+    def _on_overlay_moved(self, rect: QRect) -> None:
+        self.settings.overlay_geometry = (rect.x(), rect.y(), rect.width(), rect.height())
+        self._save()
+
+    def apply_overlay_style(self, style: OverlayStyle) -> None:
+        self.overlay.apply_style(style)
+
+    # -- settings ----------------------------------------------------------------------------------
+    def open_settings(self) -> SettingsDialog:
+        """Show the dialog (non-modal so tests and screenshots can drive it); applied on accept."""
+        dialog = SettingsDialog(self.settings, self.sources, self.model_info, self.window)
+        dialog.overlayPreview.connect(self.apply_overlay_style)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, new: AppSettings) -> None:
+        old = self.settings
+        model_changed = (new.model_dir, new.decoder, new.lookahead_ms, new.provider) != (
+            old.model_dir, old.decoder, old.lookahead_ms, old.provider)
+        source_changed = new.source_key != old.source_key
+        self.settings = dataclasses.replace(new, overlay_geometry=old.overlay_geometry,
+                                            overlay_visible=old.overlay_visible)
+        self.overlay.apply_style(self.settings.overlay)
+        self._save()
+        if model_changed:
+            self.reload_model()
+        if source_changed and self.input_file is None:
+            self.window.set_sources(self.sources, new.source_key)
+            self._open_selected_source()
+
+    def _save(self) -> None:
+        save_settings(self.settings, self.qsettings)
+
+    # -- export ------------------------------------------------------------------------------------
+    def export(self, fmt: str) -> Path | None:
+        segments = self.window.transcript.segments()
+        if not segments:
+            self.window.show_message("Nothing to export yet: the transcript is empty.")
+            return None
+        stem = datetime.now().strftime("captions-%Y-%m-%d_%H-%M")
+        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        path = ask_and_export(self.window, segments, fmt, Path(docs or Path.home()) / stem,
+                              self.model_info.name if self.model_info else None)
+        if path is not None:
+            self.window.show_message(f"Saved {path}")
+        return path
+
+    # -- window and quitting -----------------------------------------------------------------------
+    def show_window(self) -> None:
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _window_close(self) -> None:
+        if self.tray.available and not self._quitting:
+            self.window.hide()
+            self.tray.notify("Captioner is still running", "Captions continue; use the tray icon to quit.")
+        else:
+            self.quit()
+
+    def quit(self) -> None:
+        """Commit open text, stop the worker, save settings and leave."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self.shutdown()
+        QApplication.quit()
+
+    def shutdown(self) -> None:
+        self.settings.window_geometry = bytes(self.window.saveGeometry().data())
+        self._save()
+        self.worker.shutdown()
+        QApplication.sendPostedEvents()  # deliver the last committed segments before closing the log
+        QApplication.processEvents()
+        self._close_session()
+        self.tray.icon.hide()
+        self.overlay.close()
+        self.window.hide()

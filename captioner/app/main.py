@@ -1,0 +1,192 @@
+"""``captioner`` with no subcommand: the desktop app, plus ``--input-file`` and ``--smoke-test``.
+
+``main(argv)`` is what the CLI calls; ``create_app(argv)`` builds the running app without entering
+the event loop, for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from captioner.app.controller import CaptionerController
+from captioner.app.icons import app_icon
+from captioner.app.settings import AppSettings, load_settings, open_qsettings
+from captioner.app.theme import apply_theme
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="captioner", description="Live captions of a meeting, computed on this machine.")
+    p.add_argument("--model", metavar="DIR", help="model folder to use (remembered in the settings)")
+    p.add_argument("--input-file", metavar="AUDIO", help="caption this file at real-time speed instead of a device")
+    p.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)  # tests and demos only
+    p.add_argument("--autostart", action="store_true", help="start captioning at once")
+    p.add_argument("--quit-when-done", action="store_true", help="with --input-file: quit at the end of the file")
+    p.add_argument("--smoke-test", action="store_true",
+                   help="build the window, load the model, open the audio API, print a JSON report and exit")
+    p.add_argument("--settings", metavar="INI", help="use this settings file instead of the user's")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _qapp() -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication([sys.argv[0] if sys.argv else "captioner"])
+    app.setApplicationName("Captioner")
+    app.setOrganizationName("Captioner")
+    app.setApplicationDisplayName("Captioner")
+    app.setDesktopFileName("captioner")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)
+    apply_theme(app)
+    return app
+
+
+def _settings(args: argparse.Namespace) -> tuple[AppSettings, QSettings]:
+    qs = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else open_qsettings()
+    settings = load_settings(qs)
+    if args.model:
+        settings.model_dir = str(Path(args.model).expanduser().resolve())
+    elif not settings.model_dir:
+        from captioner.paths import default_model_dir
+
+        found = default_model_dir()
+        settings.model_dir = str(found) if found else ""
+    return settings, qs
+
+
+def create_app(argv: list[str]) -> CaptionerController:
+    """Parse ``argv`` and build the app (window shown, worker running) without running the event loop."""
+    args = build_parser().parse_args(argv)
+    _qapp()
+    settings, qs = _settings(args)
+    input_file = Path(args.input_file).expanduser() if args.input_file else None
+    controller = CaptionerController(settings, qs, input_file=input_file, speed=args.speed,
+                                     quit_when_done=args.quit_when_done)
+    controller.show()
+    if args.autostart or input_file is not None:
+        _start_when_model_ready(controller)
+    return controller
+
+
+def _start_when_model_ready(controller: CaptionerController) -> None:
+    if controller.model_info is not None:
+        controller.start()
+        return
+
+    def go(*_: object) -> None:
+        controller.worker.modelLoaded.disconnect(go)
+        controller.start()
+
+    controller.worker.modelLoaded.connect(go)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.smoke_test:
+        return smoke_test(args)
+    if args.input_file and not Path(args.input_file).expanduser().is_file():
+        print(f"captioner: error: {args.input_file} does not exist or is not a file.", file=sys.stderr)
+        return 2
+    app = _qapp()
+    controller = create_app(argv)
+    code = app.exec()
+    controller.shutdown()
+    return code
+
+
+def smoke_test(args: argparse.Namespace) -> int:
+    """Exercise every layer once without a user; prints one JSON object, exit 0 when all worked."""
+    report: dict[str, Any] = {"ok": False, "python": sys.version.split()[0], "errors": []}
+    started = time.perf_counter()
+    try:
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        app = _qapp()
+        report["qt"] = {"pyside6": pyside_version, "qt": qVersion(), "platform": app.platformName()}
+        settings, _ = _settings(args)
+        from captioner.app.main_window import MainWindow
+        from captioner.app.overlay import CaptionOverlay
+
+        window = MainWindow()
+        overlay = CaptionOverlay(settings.overlay)
+        window.show()
+        overlay.place_default()
+        app.processEvents()
+        report["window"] = {"built": True, "overlay_lines": settings.overlay.lines}
+        window.close()
+        overlay.close()
+    except Exception as exc:
+        report["errors"].append(f"window: {type(exc).__name__}: {exc}")
+        settings = AppSettings()
+    report["model"] = _smoke_model(settings, report["errors"])
+    report["audio"] = _smoke_audio(report["errors"])
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    report["ok"] = not report["errors"]
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0 if report["ok"] else 1
+
+
+def _smoke_model(settings: AppSettings, errors: list[str]) -> dict[str, Any]:
+    from captioner.app.engine import ModelRequest, load_recognizer
+    from captioner.asr.errors import CaptionerError
+
+    if not settings.model_dir:
+        errors.append("model: no model folder (pass --model DIR)")
+        return {"loaded": False}
+    try:
+        import numpy as np
+
+        rec, info = load_recognizer(ModelRequest(settings.model_dir, settings.decoder, settings.lookahead_ms,
+                                                 settings.provider))
+        rec.accept(np.zeros(rec.sample_rate, dtype=np.float32))
+        rec.finish()
+    except CaptionerError as exc:
+        errors.append(f"model: {exc}")
+        return {"loaded": False, "path": settings.model_dir}
+    return {"loaded": True, "name": info.name, "path": info.path, "decoder": info.decoder,
+            "lookahead_ms": info.lookahead_ms, "lookaheads_ms": list(info.lookaheads_ms),
+            "provider": info.provider, "load_seconds": round(info.load_s, 3)}
+
+
+def _smoke_audio(errors: list[str]) -> dict[str, Any]:
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio library missing
+        errors.append(f"audio: {exc}")
+        return {"portaudio": None}
+    from captioner.audio.devices import list_sources
+
+    sources = list_sources()
+    out: dict[str, Any] = {
+        "portaudio": sd.get_portaudio_version()[1],
+        "host_apis": [h["name"] for h in sd.query_hostapis()],
+        "sources": [{"key": s.key, "label": s.label, "kind": s.kind, "rate": s.sample_rate} for s in sources],
+        "pulse_server": os.environ.get("PULSE_SERVER") or os.environ.get("PULSE_RUNTIME_PATH"),
+    }
+    if sources:
+        from captioner.audio.capture import DeviceCapture
+
+        cap = DeviceCapture(sources[0])
+        try:
+            cap.open()
+            time.sleep(0.3)
+            out["opened"] = {"source": sources[0].label, "frames": cap.ring.frames_written,
+                             "rate": cap.sample_rate}
+        except Exception as exc:
+            out["opened"] = {"source": sources[0].label, "error": str(exc)}
+        finally:
+            cap.close()
+    return out

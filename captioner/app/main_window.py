@@ -1,0 +1,245 @@
+"""The main window: controls, source picker with level meter, model status and the transcript.
+
+A view only: it emits what the user asked for and shows what it is told; the controller wires it
+to the worker, the overlay and the settings.
+"""
+
+# ruff: noqa: N802, N815
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from captioner.app.engine import ModelInfo
+from captioner.app.icons import app_icon, dot_icon, glyph_icon
+from captioner.app.level_meter import LevelMeter
+from captioner.app.qt_util import timer
+from captioner.app.transcript import TranscriptView
+from captioner.app.worker import Stats
+from captioner.audio.devices import SourceInfo
+
+STATE_TEXT = {
+    "idle": ("Stopped", "#e2e8f0", "#334155"),
+    "monitoring": ("Ready", "#e0f2fe", "#075985"),
+    "running": ("● Captioning", "#fee2e2", "#b91c1c"),
+    "paused": ("❚❚ Paused", "#fef3c7", "#92400e"),
+}
+EXPORT_FORMATS = (("Text (.txt)", "txt"), ("SubRip subtitles (.srt)", "srt"), ("WebVTT (.vtt)", "vtt"),
+                  ("JSON (.json)", "json"))
+
+
+class MainWindow(QMainWindow):
+    startRequested = Signal()
+    pauseRequested = Signal()
+    stopRequested = Signal()
+    sourceChosen = Signal(str)
+    settingsRequested = Signal()
+    exportRequested = Signal(str)
+    overlayToggled = Signal(bool)
+    closeRequested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.setWindowTitle("Captioner")
+        self.setWindowIcon(app_icon())
+        self.resize(860, 600)
+        self._state = "idle"
+        self._has_model = False
+
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(14, 12, 14, 8)
+        outer.setSpacing(10)
+        outer.addWidget(self._controls_card())
+        self.banner = QLabel(central)
+        self.banner.setObjectName("Banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel#Banner { background: #fffbeb; color: #78350f; border: 1px solid "
+                                  "#fcd34d; border-radius: 8px; padding: 8px 10px; }")
+        self.banner.hide()
+        self._banner_timer = timer(self, 10_000, self.banner.hide)
+        outer.addWidget(self.banner)
+        self.transcript = TranscriptView(central)
+        outer.addWidget(self.transcript, 1)
+        self.setCentralWidget(central)
+        self._status_bar()
+        self.set_state("idle")
+
+    # -- building ----------------------------------------------------------------------------------
+    def _controls_card(self) -> QFrame:
+        card = QFrame(self)
+        card.setObjectName("Card")
+        grid = QVBoxLayout(card)
+        grid.setContentsMargins(12, 10, 12, 10)
+        grid.setSpacing(8)
+
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        self.start_btn = QPushButton(glyph_icon("record", "#ffffff"), "Start", card)
+        self.start_btn.setObjectName("StartButton")
+        self.start_btn.setShortcut(QKeySequence("Ctrl+R"))
+        self.start_btn.setToolTip("Start captioning (Ctrl+R)")
+        self.start_btn.clicked.connect(lambda: self.startRequested.emit())
+        self.pause_btn = QPushButton(glyph_icon("pause", "#334155"), "Pause", card)
+        self.pause_btn.setToolTip("Pause: audio is ignored until you resume")
+        self.pause_btn.clicked.connect(lambda: self.pauseRequested.emit())
+        self.stop_btn = QPushButton(glyph_icon("stop", "#334155"), "Stop", card)
+        self.stop_btn.setToolTip("Stop and finish this session")
+        self.stop_btn.clicked.connect(lambda: self.stopRequested.emit())
+        for b in (self.start_btn, self.pause_btn, self.stop_btn):
+            row.addWidget(b)
+        row.addSpacing(14)
+        src_label = QLabel("Source", card)
+        src_label.setObjectName("Muted")
+        row.addWidget(src_label)
+        self.source = QComboBox(card)
+        self.source.setMinimumWidth(260)
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(24)
+        self.source.activated.connect(lambda i: self.sourceChosen.emit(str(self.source.itemData(i))))
+        row.addWidget(self.source, 1)
+        self.meter = LevelMeter(card)
+        self.meter.setFixedWidth(130)
+        row.addWidget(self.meter)
+        grid.addLayout(row)
+
+        row2 = QHBoxLayout()
+        row2.setSpacing(8)
+        self.model_dot = QLabel(card)
+        self.model_name = QLabel("No model loaded", card)
+        self.model_name.setObjectName("ModelName")
+        self.model_detail = QLabel("Open Settings to choose a model folder.", card)
+        self.model_detail.setObjectName("ModelDetail")
+        self.model_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row2.addWidget(self.model_dot)
+        row2.addWidget(self.model_name)
+        row2.addWidget(self.model_detail, 1)
+        self.overlay_btn = QPushButton("Overlay", card)
+        self.overlay_btn.setCheckable(True)
+        self.overlay_btn.setToolTip("Show or hide the caption overlay")
+        self.overlay_btn.toggled.connect(lambda on: self.overlayToggled.emit(bool(on)))
+        self.export_btn = QToolButton(card)
+        self.export_btn.setText("Export")
+        self.export_btn.setToolTip("Save the transcript as text, subtitles or JSON")
+        self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_btn)
+        for label, fmt in EXPORT_FORMATS:
+            act = QAction(label, menu)
+            act.triggered.connect(lambda _=False, f=fmt: self.exportRequested.emit(f))
+            menu.addAction(act)
+        self.export_btn.setMenu(menu)
+        settings_btn = QPushButton("Settings…", card)
+        settings_btn.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings_btn.clicked.connect(lambda: self.settingsRequested.emit())
+        row2.addWidget(self.overlay_btn)
+        row2.addWidget(self.export_btn)
+        row2.addWidget(settings_btn)
+        grid.addLayout(row2)
+        self._set_model_dot("#94a3b8")
+        return card
+
+    def _status_bar(self) -> None:
+        bar = self.statusBar()
+        self.state_pill = QLabel(self)
+        self.state_pill.setObjectName("StatePill")
+        self.stats_label = QLabel("", self)
+        self.stats_label.setObjectName("Muted")
+        self.autosave_label = QLabel("", self)
+        self.autosave_label.setObjectName("Muted")
+        bar.addWidget(self.state_pill)
+        bar.addWidget(self.stats_label, 1)
+        bar.addPermanentWidget(self.autosave_label)
+
+    def _set_model_dot(self, colour: str) -> None:
+        self.model_dot.setPixmap(dot_icon(colour, 10).pixmap(10, 10))
+
+    # -- updates from the controller -----------------------------------------------------------------
+    def set_sources(self, sources: list[SourceInfo], selected: str, file_label: str | None = None) -> None:
+        self.source.clear()
+        if file_label:
+            self.source.addItem(file_label, "file")
+            self.source.setEnabled(False)
+            return
+        for s in sources:
+            self.source.addItem(s.label, s.key)
+        index = self.source.findData(selected)
+        if index < 0 and selected:
+            self.source.addItem(f"{selected} (not connected)", selected)
+            index = self.source.count() - 1
+        self.source.setCurrentIndex(max(0, index))
+        self.source.setEnabled(True)
+
+    def set_state(self, state: str) -> None:
+        self._state = state
+        text, bg, fg = STATE_TEXT.get(state, STATE_TEXT["idle"])
+        self.state_pill.setText(text)
+        self.state_pill.setStyleSheet(f"QLabel#StatePill {{ background: {bg}; color: {fg}; }}")
+        running = state == "running"
+        paused = state == "paused"
+        self.start_btn.setText("Resume" if paused else "Start")
+        self.start_btn.setEnabled(self._has_model and not running)
+        self.pause_btn.setEnabled(running)
+        self.stop_btn.setEnabled(running or paused)
+        if state in ("idle",):
+            self.meter.reset()
+        if not running:
+            self.transcript.set_tentative("")
+
+    def set_model(self, info: ModelInfo | None, loading: str | None = None) -> None:
+        if loading:
+            self.model_name.setText("Loading model…")
+            self.model_detail.setText(loading)
+            self._set_model_dot("#f59e0b")
+            return
+        self._has_model = info is not None
+        if info is None:
+            self.model_name.setText("No model loaded")
+            self.model_detail.setText("Open Settings to choose a model folder.")
+            self._set_model_dot("#ef4444")
+        else:
+            self.model_name.setText(info.name)
+            provider = info.provider.removesuffix("ExecutionProvider")
+            self.model_detail.setText(f"{info.lookahead_ms} ms lookahead  ·  {info.decoder.upper()}  ·  {provider}")
+            self.model_detail.setToolTip(info.path)
+            self._set_model_dot("#22c55e")
+        self.set_state(self._state)
+
+    def set_stats(self, stats: Stats) -> None:
+        parts = [f"RTF {stats.rtf:.2f}"]
+        if stats.latency_s is not None:
+            parts.append(f"latency {stats.latency_s:.2f} s")
+        parts.append(f"dropped {stats.dropped_s:.1f} s")
+        if stats.behind_s >= 0.5:
+            parts.append(f"behind {stats.behind_s:.1f} s")
+        self.stats_label.setText("   ·   ".join(parts))
+
+    def set_autosave_path(self, path: str | None) -> None:
+        self.autosave_label.setText(f"Autosaving to {path}" if path else "")
+        self.autosave_label.setToolTip(path or "")
+
+    def show_message(self, text: str, timeout_ms: int = 10_000) -> None:
+        """A banner above the transcript; ``timeout_ms=0`` keeps it until the next message."""
+        self.banner.setText(text)
+        self.banner.show()
+        if timeout_ms:
+            self._banner_timer.start(timeout_ms)
+        else:
+            self._banner_timer.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        event.ignore()
+        self.closeRequested.emit()

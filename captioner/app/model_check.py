@@ -1,0 +1,42 @@
+"""Running the engine's ``inspect_model_folder`` off the GUI thread (it opens and probes every graph)."""
+
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from captioner.asr.inspect import InspectReport, inspect_model_folder
+
+
+class ModelChecker(QObject):
+    """``check(path)`` → ``checked(path, report)`` later; callers ignore answers for stale paths."""
+
+    checked = Signal(str, InspectReport)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+
+    def check(self, path: str) -> None:
+        self._pool.start(_Job(path, self))
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+
+class _Job(QRunnable):
+    def __init__(self, path: str, owner: ModelChecker) -> None:
+        super().__init__()
+        self._path = path
+        self._owner = owner
+
+    def run(self) -> None:
+        try:
+            report = inspect_model_folder(Path(self._path).expanduser())
+        except Exception as exc:  # inspect reports problems itself; this is a last resort
+            report = InspectReport(Path(self._path), False,
+                                   f"{self._path} could not be checked: {type(exc).__name__}: {exc}")
+        self._owner.checked.emit(self._path, report)

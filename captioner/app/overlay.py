@@ -1,0 +1,365 @@
+"""The caption overlay: a frameless, always-on-top, translucent window showing the last N lines.
+
+Committed words are drawn solid, tentative words (which the recognizer may still revise) dimmer
+and italic, so readers know which part can change. Dragging moves it, edges resize it, and in
+click-through mode mouse input passes to the window underneath (``WindowTransparentForInput``);
+the tray menu and a shortcut bring it back, because the overlay itself can no longer be clicked.
+"""
+
+# ruff: noqa: N802, N815  (Qt names: overridden event handlers and signals are camelCase)
+
+from __future__ import annotations
+
+from collections import deque
+
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QGuiApplication,
+    QHideEvent,
+    QMouseEvent,
+    QMoveEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QWidget
+
+from captioner.app.caption_layout import Word, to_words, wrap_tail
+from captioner.app.qt_util import timer
+from captioner.app.settings import OverlayStyle
+
+EDGE = 8  # px from the border that start a resize instead of a move
+PADDING_X = 22
+PADDING_Y = 14
+CLEAR_AFTER_MS = 12_000  # silence after which the overlay empties, like broadcast captions
+HINT_MS = 4_000
+HISTORY_CHARS = 600
+
+
+class CaptionOverlay(QWidget):
+    """Shows captions; knows nothing about audio or models."""
+
+    geometryChangedByUser = Signal(QRect)
+    clickThroughChanged = Signal(bool)
+
+    def __init__(self, style: OverlayStyle, leave_shortcut: str = "Ctrl+Shift+L") -> None:
+        super().__init__(None)
+        self.setObjectName("CaptionOverlay")
+        self.setWindowTitle("Captioner captions")
+        self._flags = (Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
+                       | Qt.WindowType.Tool)
+        self.setWindowFlags(self._flags)
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setMouseTracking(True)
+        self.setMinimumSize(240, 48)
+        self._style = style
+        self._leave_shortcut = leave_shortcut
+        self._committed: deque[str] = deque()
+        self._history: list[str] = []
+        self._tentative = ""
+        self._click_through = False
+        self._hover = False
+        self._hint = ""
+        self._drag_from: QPoint | None = None
+        self._idle = timer(self, CLEAR_AFTER_MS, self._clear_display)
+        self._hint_timer = timer(self, HINT_MS, self._clear_hint)
+        self._geom_timer = timer(self, 400, self._emit_geometry)
+        self._user_moving = False
+        self._bubble = HintBubble()
+        self.apply_style(style)
+
+    # -- content -----------------------------------------------------------------------------------
+    def add_committed(self, text: str) -> None:
+        """Append committed caption text (one segment)."""
+        text = text.strip()
+        if not text:
+            return
+        self._history.append(text)
+        self._committed.append(text)
+        while sum(len(t) for t in self._committed) > HISTORY_CHARS and len(self._committed) > 1:
+            self._committed.popleft()
+        self._touch()
+
+    def set_tentative(self, text: str) -> None:
+        if text != self._tentative:
+            self._tentative = text
+            self._touch()
+
+    def mark_gap(self) -> None:
+        """Show that audio was skipped, so readers do not join two unrelated sentences."""
+        self._committed.append("…")
+        self._touch()
+
+    def clear(self) -> None:
+        self._committed.clear()
+        self._history.clear()
+        self._tentative = ""
+        self.update()
+
+    def committed_text(self) -> str:
+        """Every committed segment shown since the last ``clear`` (for tests and copying)."""
+        return " ".join(self._history)
+
+    def displayed_text(self) -> str:
+        """Exactly the words on screen now, committed then tentative."""
+        return " ".join(w.text for line in self._layout() for w in line)
+
+    def _touch(self) -> None:
+        self._idle.start()
+        self.update()
+
+    def _clear_display(self) -> None:
+        self._committed.clear()
+        self._tentative = ""
+        self.update()
+
+    # -- appearance --------------------------------------------------------------------------------
+    def apply_style(self, style: OverlayStyle) -> None:
+        """Restyle and resize the height to fit ``style.lines`` lines at the new font."""
+        self._style = style
+        font = QFont(style.font_family) if style.font_family else QFont()
+        if not style.font_family:
+            font.setStyleHint(QFont.StyleHint.SansSerif)
+        font.setPixelSize(max(8, style.font_size))
+        font.setBold(style.bold)
+        self._font = font
+        self._tentative_font = QFont(font)
+        self._tentative_font.setItalic(style.tentative_italic)
+        self._fm = QFontMetricsF(font)
+        self._fm_t = QFontMetricsF(self._tentative_font)
+        self.resize(self.width(), self.height_for_lines())
+        self.update()
+
+    def height_for_lines(self) -> int:
+        return int(self._fm.lineSpacing() * self._style.lines + 2 * PADDING_Y + 0.5)
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, self.height_for_lines())
+
+    def place_default(self) -> None:
+        """Bottom centre of the primary screen, like subtitles."""
+        screen = QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen else QRect(0, 0, 1280, 720)
+        w = int(area.width() * 0.6)
+        h = self.height_for_lines()
+        y = area.bottom() - h - int(area.height() * 0.08)
+        self.setGeometry(area.x() + (area.width() - w) // 2, y, w, h)
+
+    # -- click-through -----------------------------------------------------------------------------
+    @property
+    def click_through(self) -> bool:
+        return self._click_through
+
+    def set_click_through(self, on: bool) -> None:
+        """Let the mouse pass through (or not); Qt needs the window re-shown after a flag change."""
+        if on == self._click_through:
+            return
+        self._click_through = on
+        visible = self.isVisible()
+        geom = self.geometry()
+        self.setWindowFlag(Qt.WindowType.WindowTransparentForInput, on)
+        self.setGeometry(geom)
+        if visible:
+            self.show()
+        self._hint = (f"Click-through on — press {self._leave_shortcut} or use the tray menu to leave"
+                      if on else "")
+        if on:
+            self._bubble.show_above(self, self._hint)
+            self._hint_timer.start()
+        else:
+            self._bubble.hide()
+        self.update()
+        self.clickThroughChanged.emit(on)
+
+    def hint_text(self) -> str:
+        return self._hint
+
+    def _clear_hint(self) -> None:
+        self._hint = ""
+        self._bubble.hide()
+
+    @property
+    def hint_bubble(self) -> QWidget:
+        return self._bubble
+
+    # -- painting ----------------------------------------------------------------------------------
+    def _layout(self) -> list[list[Word]]:
+        words = to_words(" ".join(self._committed), self._tentative)
+        space = self._fm.horizontalAdvance(" ")
+
+        def width_of(word: Word) -> float:
+            return self._advance(word) + 2  # slack for italics' overhang
+
+        return wrap_tail(words, max(40.0, self.width() - 2 * PADDING_X), self._style.lines, width_of, space)
+
+    def _advance(self, word: Word) -> float:
+        return (self._fm_t if word.tentative else self._fm).horizontalAdvance(word.text)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        st = self._style
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        bg = QColor(st.background_color)
+        bg.setAlphaF(st.background_opacity)
+        rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(bg)
+        p.drawRoundedRect(rect, 14, 14)
+        if self._hover and not self._click_through:
+            p.setPen(QPen(QColor(255, 255, 255, 90), 1.2, Qt.PenStyle.DashLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 12, 12)
+            self._paint_grip(p)
+        lines = self._layout()
+        line_h = self._fm.lineSpacing()
+        top = self.height() - PADDING_Y - line_h * len(lines)  # bottom-anchored like subtitles
+        space = self._fm.horizontalAdvance(" ")
+        for i, line in enumerate(lines):
+            x = float(PADDING_X)
+            baseline = top + i * line_h + self._fm.ascent()
+            for w in line:
+                font = self._tentative_font if w.tentative else self._font
+                colour = QColor(st.tentative_color if w.tentative else st.text_color)
+                self._draw_word(p, x, baseline, w.text, font, colour)
+                x += self._advance(w) + space
+        p.end()
+
+    def _draw_word(self, p: QPainter, x: float, baseline: float, text: str, font: QFont,
+                   colour: QColor) -> None:
+        st = self._style
+        if st.outline and st.outline_width > 0:
+            path = QPainterPath()
+            path.addText(QPointF(x, baseline), font, text)
+            pen = QPen(QColor(st.outline_color), st.outline_width * 2)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            p.strokePath(path, pen)
+            p.fillPath(path, colour)
+        else:
+            p.setFont(font)
+            p.setPen(colour)
+            p.drawText(QPointF(x, baseline), text)
+
+    def _paint_grip(self, p: QPainter) -> None:
+        p.setPen(QPen(QColor(255, 255, 255, 140), 1.5))
+        r = self.rect()
+        for k in (6, 10, 14):
+            p.drawLine(r.right() - k, r.bottom() - 3, r.right() - 3, r.bottom() - k)
+
+    # -- moving and resizing -------------------------------------------------------------------------
+    def _edges(self, pos: QPoint) -> Qt.Edge:
+        edges = Qt.Edge(0)
+        if pos.x() < EDGE:
+            edges |= Qt.Edge.LeftEdge
+        if pos.x() > self.width() - EDGE:
+            edges |= Qt.Edge.RightEdge
+        if pos.y() < EDGE:
+            edges |= Qt.Edge.TopEdge
+        if pos.y() > self.height() - EDGE:
+            edges |= Qt.Edge.BottomEdge
+        return edges
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        self._user_moving = True
+        edges = self._edges(event.position().toPoint())
+        handle = self.windowHandle()
+        if handle is not None:
+            started = handle.startSystemResize(edges) if edges != Qt.Edge(0) else handle.startSystemMove()
+            if started:
+                return None
+        # Fallback for platforms without system move/resize: move by hand (resize via edges only there).
+        self._drag_from = event.globalPosition().toPoint() - self.frameGeometry().topLeft()
+        return None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag_from is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            self.move(event.globalPosition().toPoint() - self._drag_from)
+            return
+        edges = self._edges(event.position().toPoint())
+        cursor = Qt.CursorShape.SizeAllCursor
+        if edges in (Qt.Edge.LeftEdge, Qt.Edge.RightEdge):
+            cursor = Qt.CursorShape.SizeHorCursor
+        elif edges in (Qt.Edge.TopEdge, Qt.Edge.BottomEdge):
+            cursor = Qt.CursorShape.SizeVerCursor
+        elif edges in (Qt.Edge.TopEdge | Qt.Edge.LeftEdge, Qt.Edge.BottomEdge | Qt.Edge.RightEdge):
+            cursor = Qt.CursorShape.SizeFDiagCursor
+        elif edges != Qt.Edge(0):
+            cursor = Qt.CursorShape.SizeBDiagCursor
+        self.setCursor(cursor)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag_from = None
+        self._geom_timer.start()
+        super().mouseReleaseEvent(event)
+
+    def enterEvent(self, event: object) -> None:
+        self._hover = True
+        self.update()
+
+    def leaveEvent(self, event: object) -> None:
+        self._hover = False
+        self.update()
+
+    def moveEvent(self, event: QMoveEvent) -> None:
+        if self._user_moving:
+            self._geom_timer.start()
+        super().moveEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self._user_moving:
+            self._geom_timer.start()
+        super().resizeEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._bubble.hide()
+        super().hideEvent(event)
+
+    def _emit_geometry(self) -> None:
+        self._user_moving = False
+        self.geometryChangedByUser.emit(self.geometry())
+
+
+class HintBubble(QWidget):
+    """A small note shown just above the overlay; it never takes input, like the overlay it explains."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
+                            | Qt.WindowType.Tool | Qt.WindowType.WindowTransparentForInput)
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self._text = ""
+        self._font = QFont()
+        self._font.setPixelSize(13)
+        self._font.setBold(True)
+
+    def text(self) -> str:
+        return self._text
+
+    def show_above(self, anchor: QWidget, text: str) -> None:
+        self._text = text
+        fm = QFontMetricsF(self._font)
+        w, h = int(fm.horizontalAdvance(text) + 28), int(fm.height() + 12)
+        g = anchor.geometry()
+        self.setGeometry(g.x() + (g.width() - w) // 2, g.y() - h - 6, w, h)
+        self.show()
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(255, 196, 0, 235))
+        p.drawRoundedRect(QRectF(self.rect()), self.height() / 2, self.height() / 2)
+        p.setFont(self._font)
+        p.setPen(QColor("#1b1b1b"))
+        p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, self._text)
+        p.end()

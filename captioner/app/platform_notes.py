@@ -1,0 +1,22 @@
+"""What the windowing system allows an overlay to do, in words a user can act on."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication
+
+WAYLAND_NOTE = (
+    "You are on Wayland, where the compositor — not Captioner — decides window placement and "
+    "stacking: the caption overlay cannot keep itself above other windows, cannot restore its "
+    "remembered position, and may not be draggable from inside the window on some desktops. "
+    "Click-through still works. To get all of it, start Captioner under XWayland with "
+    "QT_QPA_PLATFORM=xcb captioner."
+)
+
+
+def platform_name() -> str:
+    return QGuiApplication.platformName()
+
+
+def overlay_limitations() -> str | None:
+    """A plain explanation of what the overlay cannot do here, or ``None`` when everything works."""
+    return WAYLAND_NOTE if platform_name().startswith("wayland") else None

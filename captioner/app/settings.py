@@ -1,0 +1,133 @@
+"""Every persisted preference, typed, in one place, over ``QSettings``.
+
+The rest of the app only sees the dataclasses below; keys, defaults, types and the version
+migration live here so a renamed key cannot silently reset a user's choice somewhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+SETTINGS_VERSION = 1
+PROVIDERS = ("auto", "cuda", "cpu")
+DECODERS = ("rnnt", "ctc")
+
+
+@dataclass
+class OverlayStyle:
+    """How captions look; colours are ``#rrggbb``, opacity 0–1."""
+
+    lines: int = 2
+    font_family: str = ""  # empty: the platform's sans-serif
+    font_size: int = 26
+    bold: bool = True
+    text_color: str = "#ffffff"
+    tentative_color: str = "#9fb4c8"
+    tentative_italic: bool = True
+    background_color: str = "#101418"
+    background_opacity: float = 0.72
+    outline: bool = True
+    outline_color: str = "#000000"
+    outline_width: float = 2.5
+
+
+@dataclass
+class AppSettings:
+    model_dir: str = ""
+    lookahead_ms: int | None = None  # None: the model's first (NeMo's default)
+    decoder: str = "rnnt"
+    provider: str = "auto"
+    source_key: str = "default"
+    overlay: OverlayStyle = field(default_factory=OverlayStyle)
+    overlay_visible: bool = True
+    overlay_geometry: tuple[int, int, int, int] | None = None  # x, y, w, h
+    window_geometry: bytes = b""
+    autosave: bool = True
+
+
+def _read(qs: QSettings, key: str, default: Any) -> Any:
+    """One value converted to the type of its default (INI files hand back strings)."""
+    raw = qs.value(key)
+    if raw is None:
+        return default
+    try:
+        if isinstance(default, bool):
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        return default
+
+
+def load_settings(qs: QSettings) -> AppSettings:
+    """Read settings, migrating older versions and falling back to defaults for anything unreadable."""
+    migrate(qs)
+    s = AppSettings()
+    s.model_dir = _read(qs, "model/dir", s.model_dir)
+    lookahead = _read(qs, "model/lookahead_ms", -1)
+    s.lookahead_ms = lookahead if lookahead >= 0 else None
+    decoder = _read(qs, "model/decoder", s.decoder)
+    s.decoder = decoder if decoder in DECODERS else "rnnt"
+    provider = _read(qs, "model/provider", s.provider)
+    s.provider = provider if provider in PROVIDERS else "auto"
+    s.source_key = _read(qs, "audio/source", s.source_key)
+    s.autosave = _read(qs, "transcript/autosave", s.autosave)
+    s.overlay_visible = _read(qs, "overlay/visible", s.overlay_visible)
+    geom = _read(qs, "overlay/geometry", "")
+    parts = [p for p in geom.split(",") if p.strip()]
+    if len(parts) == 4:
+        try:
+            x, y, w, h = (int(p) for p in parts)
+            s.overlay_geometry = (x, y, w, h)
+        except ValueError:
+            pass
+    raw_geometry = qs.value("window/geometry")
+    if isinstance(raw_geometry, QByteArray):
+        s.window_geometry = bytes(raw_geometry.data())
+    style = OverlayStyle()
+    for f in fields(OverlayStyle):
+        setattr(style, f.name, _read(qs, f"overlay/{f.name}", getattr(style, f.name)))
+    style.lines = max(1, min(style.lines, 8))
+    style.background_opacity = max(0.0, min(style.background_opacity, 1.0))
+    s.overlay = style
+    return s
+
+
+def save_settings(s: AppSettings, qs: QSettings) -> None:
+    qs.setValue("version", SETTINGS_VERSION)
+    qs.setValue("model/dir", s.model_dir)
+    qs.setValue("model/lookahead_ms", -1 if s.lookahead_ms is None else s.lookahead_ms)
+    qs.setValue("model/decoder", s.decoder)
+    qs.setValue("model/provider", s.provider)
+    qs.setValue("audio/source", s.source_key)
+    qs.setValue("transcript/autosave", s.autosave)
+    qs.setValue("overlay/visible", s.overlay_visible)
+    qs.setValue("overlay/geometry", ",".join(map(str, s.overlay_geometry)) if s.overlay_geometry else "")
+    qs.setValue("window/geometry", QByteArray(s.window_geometry))
+    for f in fields(OverlayStyle):
+        qs.setValue(f"overlay/{f.name}", getattr(s.overlay, f.name))
+    qs.sync()
+
+
+def migrate(qs: QSettings) -> None:
+    """Bring stored keys up to ``SETTINGS_VERSION`` (version 0 means: written before versioning)."""
+    version = _read(qs, "version", 0)
+    if version > SETTINGS_VERSION:
+        return  # written by a newer Captioner: read what we know, never rewrite it downwards
+    if version < 1:
+        for old, new in (("model_dir", "model/dir"), ("source", "audio/source")):
+            if qs.contains(old) and not qs.contains(new):
+                qs.setValue(new, qs.value(old))
+                qs.remove(old)
+    qs.setValue("version", SETTINGS_VERSION)
+
+
+def open_qsettings() -> QSettings:
+    """The user's settings store (an INI file under the platform's config directory)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Captioner", "Captioner")

@@ -1,0 +1,374 @@
+"""The settings dialog: model (validated live), audio source, and overlay appearance.
+
+The model folder is checked with the engine's own inspect verdict as the user types; the verdict
+paragraph is shown as is. An unusable folder is never applied: the running model stays active.
+Overlay changes preview live on the real overlay and are reverted on Cancel.
+"""
+
+# ruff: noqa: N815
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFontComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from captioner.app.engine import ModelInfo
+from captioner.app.model_check import ModelChecker
+from captioner.app.platform_notes import overlay_limitations
+from captioner.app.qt_util import timer
+from captioner.app.settings import AppSettings, OverlayStyle
+from captioner.asr.inspect import InspectReport
+from captioner.audio.devices import SourceInfo
+
+PROVIDER_LABELS = {"auto": "Automatic (CUDA when available)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
+
+
+class ColorButton(QPushButton):
+    """A swatch button that opens a colour picker."""
+
+    changed = Signal(str)
+
+    def __init__(self, colour: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedSize(44, 24)
+        self.clicked.connect(self._pick)
+        self.set_color(colour)
+
+    def color(self) -> str:
+        return self._colour
+
+    def set_color(self, colour: str) -> None:
+        self._colour = QColor(colour).name()
+        self.setStyleSheet(f"QPushButton {{ background: {self._colour}; border: 1px solid #94a3b8;"
+                           " border-radius: 4px; }")
+        self.setToolTip(self._colour)
+
+    def _pick(self) -> None:
+        chosen = QColorDialog.getColor(QColor(self._colour), self, "Choose a colour")
+        if chosen.isValid():
+            self.set_color(chosen.name())
+            self.changed.emit(self._colour)
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; read ``result_settings()`` after ``accept``."""
+
+    overlayPreview = Signal(OverlayStyle)
+
+    def __init__(self, settings: AppSettings, sources: list[SourceInfo], model: ModelInfo | None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Captioner Settings")
+        self.setObjectName("SettingsDialog")
+        self.setMinimumWidth(620)
+        self._original = settings
+        self._settings = copy.deepcopy(settings)
+        self._model = model
+        self._report: InspectReport | None = None
+        self._checked_path: str | None = None
+        self._checker = ModelChecker(self)
+        self._checker.checked.connect(self._on_checked)
+        self._debounce = timer(self, 350, self._check_now)
+
+        tabs = QTabWidget(self)
+        tabs.addTab(self._model_tab(), "Model")
+        tabs.addTab(self._audio_tab(sources), "Audio")
+        tabs.addTab(self._overlay_tab(), "Overlay")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(self.buttons)
+        self.tabs = tabs
+        self._check_now()
+
+    # -- model -------------------------------------------------------------------------------------
+    def _model_tab(self) -> QWidget:
+        w = QWidget(self)
+        form = QFormLayout(w)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.folder = QLineEdit(self._settings.model_dir, w)
+        self.folder.setPlaceholderText("A folder written by `captioner export`")
+        self.folder.textChanged.connect(self._folder_edited)
+        browse = QPushButton("Browse…", w)
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form.addRow("Model folder", row)
+
+        self.verdict = QLabel(w)
+        self.verdict.setObjectName("ModelVerdict")
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict.setMinimumHeight(56)
+        self.verdict.setFrameShape(QFrame.Shape.StyledPanel)
+        self.verdict.setMargin(8)
+        self.verdict.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        form.addRow("", self.verdict)
+        self.keep_note = QLabel(w)
+        self.keep_note.setWordWrap(True)
+        self.keep_note.setStyleSheet("color: #64748b;")
+        form.addRow("", self.keep_note)
+
+        self.lookahead = QComboBox(w)
+        self.lookahead.setToolTip("How much future audio the model waits for before finalising words: "
+                                  "more lookahead, more accurate but later captions.")
+        form.addRow("Lookahead", self.lookahead)
+        self.decoder = QComboBox(w)
+        self.decoder.addItem("RNNT (transducer; usually more accurate)", "rnnt")
+        self.decoder.addItem("CTC (faster)", "ctc")
+        self.decoder.setCurrentIndex(max(0, self.decoder.findData(self._settings.decoder)))
+        form.addRow("Decoder", self.decoder)
+        self.provider = QComboBox(w)
+        for key, label in PROVIDER_LABELS.items():
+            self.provider.addItem(label, key)
+        self.provider.setCurrentIndex(max(0, self.provider.findData(self._settings.provider)))
+        form.addRow("Execution provider", self.provider)
+        active = self._model.provider if self._model else "no model loaded"
+        self.active_provider = QLabel(f"Active now: {active}", w)
+        self.active_provider.setStyleSheet("color: #64748b;")
+        form.addRow("", self.active_provider)
+        self._fill_model_choices(self._model.lookaheads_ms if self._model else (),
+                                 self._model.decoders if self._model else ())
+        return w
+
+    def _folder_edited(self) -> None:
+        if not hasattr(self, "buttons"):
+            return
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)  # until the verdict
+        self._report = None
+        self._debounce.start()
+
+    def _browse(self) -> None:
+        start = self.folder.text() or ""
+        chosen = QFileDialog.getExistingDirectory(self, "Choose a model folder", start)
+        if chosen:
+            self.folder.setText(chosen)
+
+    def _check_now(self) -> None:
+        path = self.folder.text().strip()
+        self._report = None
+        self._checked_path = None
+        if not path:
+            self._show_verdict(None, "Choose a model folder (one written by `captioner export`).")
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+            return
+        self._show_verdict(None, "Checking the model folder…")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        self._checker.check(path)
+
+    def _on_checked(self, path: str, report: InspectReport) -> None:
+        if path != self.folder.text().strip():
+            return  # the user has typed on since
+        self._report, self._checked_path = report, path
+        self._show_verdict(report.usable, report.message)
+        if report.usable and report.spec is not None:
+            self._fill_model_choices(tuple(report.spec.lookaheads_ms()), tuple(report.spec.decoders()))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+
+    def _show_verdict(self, usable: bool | None, message: str) -> None:
+        colours = {True: ("#ecfdf5", "#065f46", "#10b981"), False: ("#fef2f2", "#7f1d1d", "#ef4444"),
+                   None: ("#f8fafc", "#334155", "#cbd5e1")}
+        bg, fg, border = colours[usable]
+        self.verdict.setStyleSheet(f"QLabel#ModelVerdict {{ background: {bg}; color: {fg}; "
+                                   f"border: 1px solid {border}; border-radius: 6px; }}")
+        self.verdict.setText(message)
+        if usable is False:
+            current = self._model.name if self._model else "no model"
+            self.keep_note.setText(f"This folder will not be used; the current model ({current}) stays active.")
+        else:
+            self.keep_note.setText("")
+        self.keep_note.setVisible(bool(self.keep_note.text()))
+
+    def _fill_model_choices(self, lookaheads: tuple[int, ...], decoders: tuple[str, ...]) -> None:
+        wanted = self.lookahead.currentData() if self.lookahead.count() else self._settings.lookahead_ms
+        self.lookahead.clear()
+        for i, ms in enumerate(lookaheads):
+            self.lookahead.addItem(f"{ms} ms" + ("  (model default)" if i == 0 else ""), ms)
+        self.lookahead.setCurrentIndex(max(0, self.lookahead.findData(wanted)))
+        self.lookahead.setEnabled(len(lookaheads) > 1)
+        model = self.decoder.model()
+        for i in range(self.decoder.count()):
+            item = model.item(i)  # type: ignore[attr-defined]
+            item.setEnabled(not decoders or self.decoder.itemData(i) in decoders)
+        if decoders and self.decoder.currentData() not in decoders:
+            self.decoder.setCurrentIndex(self.decoder.findData(decoders[0]))
+
+    def model_usable(self) -> bool:
+        return self._report is not None and self._report.usable and \
+            self._checked_path == self.folder.text().strip()
+
+    # -- audio -------------------------------------------------------------------------------------
+    def _audio_tab(self, sources: list[SourceInfo]) -> QWidget:
+        w = QWidget(self)
+        form = QFormLayout(w)
+        self.source = QComboBox(w)
+        for s in sources:
+            self.source.addItem(s.label, s.key)
+        index = self.source.findData(self._settings.source_key)
+        if index < 0 and self._settings.source_key:
+            self.source.addItem(f"{self._settings.source_key} (not connected)", self._settings.source_key)
+            index = self.source.count() - 1
+        self.source.setCurrentIndex(max(0, index))
+        form.addRow("Audio source", self.source)
+        hint = QLabel("“System audio” records what this computer plays, so remote participants are "
+                      "captioned too. Devices are captured at their native rate and resampled to 16 kHz.", w)
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #64748b;")
+        form.addRow("", hint)
+        self.autosave = QCheckBox("Autosave every session (append-only, under the user data folder)", w)
+        self.autosave.setChecked(self._settings.autosave)
+        form.addRow("Transcript", self.autosave)
+        return w
+
+    # -- overlay -----------------------------------------------------------------------------------
+    def _overlay_tab(self) -> QWidget:
+        st = self._settings.overlay
+        w = QWidget(self)
+        form = QFormLayout(w)
+        changed = self._emit_preview
+        self.lines = _spin(1, 8, st.lines, changed)
+        self.lines.setMaximumWidth(80)
+        form.addRow("Lines", self.lines)
+        self.font_family = QFontComboBox(w)
+        if st.font_family:
+            self.font_family.setCurrentFont(QFont(st.font_family))
+        self.font_family.currentFontChanged.connect(lambda _: changed())
+        self.font_size = _spin(10, 96, st.font_size, changed)
+        self.font_size.setSuffix(" px")
+        self.bold = _check("Bold", st.bold, changed)
+        row = QHBoxLayout()
+        row.addWidget(self.font_family, 1)
+        row.addWidget(self.font_size)
+        row.addWidget(self.bold)
+        form.addRow("Font", row)
+        self.text_color = ColorButton(st.text_color, w)
+        self.text_color.changed.connect(lambda _: changed())
+        form.addRow("Text colour", self.text_color)
+        self.tentative_color = ColorButton(st.tentative_color, w)
+        self.tentative_color.changed.connect(lambda _: changed())
+        self.tentative_italic = _check("Italic", st.tentative_italic, changed)
+        row = QHBoxLayout()
+        row.addWidget(self.tentative_color)
+        row.addWidget(self.tentative_italic)
+        row.addStretch(1)
+        form.addRow("Tentative words", row)
+        self.bg_color = ColorButton(st.background_color, w)
+        self.bg_color.changed.connect(lambda _: changed())
+        self.opacity = QSlider(Qt.Orientation.Horizontal, w)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(round(st.background_opacity * 100))
+        self.opacity_label = QLabel(f"{self.opacity.value()} %", w)
+        self.opacity.valueChanged.connect(self._opacity_changed)
+        row = QHBoxLayout()
+        row.addWidget(self.bg_color)
+        row.addWidget(self.opacity, 1)
+        row.addWidget(self.opacity_label)
+        form.addRow("Background", row)
+        self.outline = _check("Outline", st.outline, changed)
+        self.outline_color = ColorButton(st.outline_color, w)
+        self.outline_color.changed.connect(lambda _: changed())
+        self.outline_width = QDoubleSpinBox(w)
+        self.outline_width.setRange(0.5, 8.0)
+        self.outline_width.setSingleStep(0.5)
+        self.outline_width.setValue(st.outline_width)
+        self.outline_width.setSuffix(" px")
+        self.outline_width.valueChanged.connect(lambda _: changed())
+        row = QHBoxLayout()
+        row.addWidget(self.outline)
+        row.addWidget(self.outline_color)
+        row.addWidget(self.outline_width)
+        row.addStretch(1)
+        form.addRow("Text outline", row)
+        tip = QLabel("Changes preview on the overlay right away; Cancel puts them back.", w)
+        tip.setStyleSheet("color: #64748b;")
+        form.addRow("", tip)
+        note = overlay_limitations()
+        if note:
+            label = QLabel(note, w)
+            label.setWordWrap(True)
+            label.setStyleSheet("color: #b45309;")
+            form.addRow("", label)
+        return w
+
+    def _opacity_changed(self, value: int) -> None:
+        self.opacity_label.setText(f"{value} %")
+        self._emit_preview()
+
+    def overlay_style(self) -> OverlayStyle:
+        return OverlayStyle(
+            lines=self.lines.value(), font_family=self.font_family.currentFont().family(),
+            font_size=self.font_size.value(), bold=self.bold.isChecked(), text_color=self.text_color.color(),
+            tentative_color=self.tentative_color.color(), tentative_italic=self.tentative_italic.isChecked(),
+            background_color=self.bg_color.color(), background_opacity=self.opacity.value() / 100,
+            outline=self.outline.isChecked(), outline_color=self.outline_color.color(),
+            outline_width=self.outline_width.value(),
+        )
+
+    def _emit_preview(self) -> None:
+        self.overlayPreview.emit(self.overlay_style())
+
+    # -- result ------------------------------------------------------------------------------------
+    def result_settings(self) -> AppSettings:
+        """The edited settings; the model part is the old one unless the new folder passed inspection."""
+        s = copy.deepcopy(self._original)
+        if self.model_usable():
+            s.model_dir = self.folder.text().strip()
+            s.lookahead_ms = self.lookahead.currentData()
+            s.decoder = str(self.decoder.currentData())
+            s.provider = str(self.provider.currentData())
+        s.source_key = str(self.source.currentData() or s.source_key)
+        s.autosave = self.autosave.isChecked()
+        s.overlay = self.overlay_style()
+        return s
+
+    def reject(self) -> None:
+        self.overlayPreview.emit(self._original.overlay)  # undo the live preview
+        super().reject()
+
+    def done(self, result: int) -> None:
+        self._debounce.stop()
+        super().done(result)
+
+
+def _spin(lo: int, hi: int, value: int, changed: Callable[[], None]) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.valueChanged.connect(lambda _: changed())
+    return s
+
+
+def _check(text: str, on: bool, changed: Callable[[], None]) -> QCheckBox:
+    c = QCheckBox(text)
+    c.setChecked(on)
+    c.toggled.connect(lambda _: changed())
+    return c

@@ -1,0 +1,146 @@
+"""The live transcript: timestamped committed lines, the tentative line under them, search and copy.
+
+Only ever appends (committed text never changes), and follows the newest line unless the user has
+scrolled up to read, so scrollback is not yanked away mid-sentence.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from captioner.app.autosave import clock
+from captioner.app.qt_util import tool_button
+from captioner.asr.segmenter import Segment
+
+
+class TranscriptView(QWidget):
+    """Holds the session's segments (the source of truth for export) and shows them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._segments: list[Segment] = []
+        self.text = QPlainTextEdit(self)
+        self.text.setObjectName("Transcript")
+        self.text.setReadOnly(True)
+        self.text.setUndoRedoEnabled(False)
+        self.text.setMaximumBlockCount(0)
+        self.text.setPlaceholderText("Captions will appear here once you press Start.")
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.tentative = QLabel(self)
+        self.tentative.setObjectName("TentativeLine")
+        self.tentative.setWordWrap(True)
+        self.tentative.setTextFormat(Qt.TextFormat.PlainText)
+        self.tentative.setMinimumHeight(22)
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search transcript")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._highlight)
+        self.search.returnPressed.connect(lambda: self.find_match(forward=True))
+        self.matches = QLabel(self)
+        self.matches.setObjectName("MatchCount")
+        prev_btn = tool_button(self, "↑", "Previous match (Shift+Enter)", lambda: self.find_match(False))
+        next_btn = tool_button(self, "↓", "Next match (Enter)", lambda: self.find_match(True))
+        copy_btn = tool_button(self, "Copy all", "Copy the whole transcript with timestamps", self.copy_all)
+        QShortcut(QKeySequence("Shift+Return"), self.search, lambda: self.find_match(forward=False))
+        QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(4)
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.matches)
+        bar.addWidget(prev_btn)
+        bar.addWidget(next_btn)
+        bar.addSpacing(8)
+        bar.addWidget(copy_btn)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(bar)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.tentative)
+
+    # -- content -----------------------------------------------------------------------------------
+    def segments(self) -> list[Segment]:
+        return list(self._segments)
+
+    def plain_text(self) -> str:
+        """Committed caption text without timestamps or gap markers (what the engine said)."""
+        return " ".join(s.text for s in self._segments if s.text and not s.gap)
+
+    def add_segment(self, segment: Segment) -> None:
+        if not segment.text:
+            return
+        self._segments.append(segment)
+        bar = self.text.verticalScrollBar()
+        follow = bar.value() >= bar.maximum() - 4
+        stamp = f'<span style="color:#8a94a6">[{clock(segment.start_s)}]</span>&nbsp;&nbsp;'
+        body = html.escape(segment.text)
+        if segment.gap:
+            body = f'<i style="color:#b45309">{body}</i>'
+        self.text.appendHtml(stamp + body)
+        if follow:
+            bar.setValue(bar.maximum())
+        if self.search.text():
+            self._highlight(self.search.text())
+
+    def set_tentative(self, text: str) -> None:
+        self.tentative.setText(text)
+
+    def clear(self) -> None:
+        self._segments.clear()
+        self.text.clear()
+        self.tentative.clear()
+
+    def transcript_with_times(self) -> str:
+        return "".join(f"[{clock(s.start_s)}] {s.text}\n" for s in self._segments)
+
+    def copy_all(self) -> None:
+        QGuiApplication.clipboard().setText(self.transcript_with_times())
+
+    # -- search ------------------------------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def find_match(self, forward: bool = True) -> bool:
+        needle = self.search.text()
+        if not needle:
+            return False
+        flags = QTextDocument.FindFlag(0) if forward else QTextDocument.FindFlag.FindBackward
+        if self.text.find(needle, flags):
+            return True
+        cursor = self.text.textCursor()  # wrap around
+        cursor.movePosition(QTextCursor.MoveOperation.Start if forward else QTextCursor.MoveOperation.End)
+        self.text.setTextCursor(cursor)
+        return self.text.find(needle, flags)
+
+    def _highlight(self, needle: str) -> None:
+        selections: list[QTextEdit.ExtraSelection] = []
+        if needle:
+            fmt = QTextCharFormat()
+            fmt.setBackground(QColor("#fde68a"))
+            doc = self.text.document()
+            cursor = doc.find(needle)
+            while not cursor.isNull() and len(selections) < 5000:
+                sel = QTextEdit.ExtraSelection()
+                sel.cursor = cursor
+                sel.format = fmt
+                selections.append(sel)
+                cursor = doc.find(needle, cursor)
+        self.text.setExtraSelections(selections)
+        self.matches.setText(f"{len(selections)} found" if needle else "")

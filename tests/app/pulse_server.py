@@ -1,0 +1,71 @@
+"""A private PulseAudio server with a null sink, for tests that need a real audio device."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+SINK = "captest"
+
+
+class PulseServer:
+    """``pulseaudio`` in the foreground (so the test owns its pid) on a private socket."""
+
+    def __init__(self, root: Path, description: str = "CaptionerTest") -> None:
+        self.root = root
+        self.description = description
+        self.runtime = root / "pulse-runtime"
+        self.runtime.mkdir(parents=True, exist_ok=True)
+        self.socket = self.runtime / "native"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return all(shutil.which(tool) for tool in ("pulseaudio", "pactl", "paplay"))
+
+    def client_env(self) -> dict[str, str]:
+        return {"PULSE_SERVER": f"unix:{self.socket}", "PULSE_RUNTIME_PATH": str(self.runtime)}
+
+    def start(self) -> None:
+        home = self.root / "pulse-home"
+        home.mkdir(exist_ok=True)
+        env = {**os.environ, "HOME": str(home), "PULSE_RUNTIME_PATH": str(self.runtime),
+               "XDG_RUNTIME_DIR": str(self.runtime), "XDG_CONFIG_HOME": str(home / ".config")}
+        cmd = [
+            "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
+            "--disable-shm=yes", "--log-target=stderr", "--log-level=error",
+            "-L", f"module-null-sink sink_name={SINK} rate=48000 "
+            f"sink_properties='device.description=\"{self.description}\"'",
+            "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.socket}",
+        ]
+        self.log = (self.root / "pulseaudio.log").open("wb")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pulseaudio exited: {(self.root / 'pulseaudio.log').read_text()}")
+            if self.pactl("info").returncode == 0:
+                self.pactl("set-default-sink", SINK)
+                return
+            time.sleep(0.1)
+        raise RuntimeError("pulseaudio did not come up within 10 s")
+
+    def pactl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["pactl", *args], env={**os.environ, **self.client_env()}, capture_output=True,
+                              text=True, timeout=10, check=False)
+
+    def play(self, wav: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["paplay", f"--device={SINK}", str(wav)], env={**os.environ, **self.client_env()})
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+            self.log.close()

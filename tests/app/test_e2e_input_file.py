@@ -1,0 +1,69 @@
+"""End to end: ``--input-file`` through the ring buffer shows exactly the engine's text everywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from captioner.app.controller import CaptionerController, sessions_dir
+from captioner.asr.model_folder import load_model_folder
+from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.asr.segmenter import segment_tokens
+from captioner.audiofile import load_audio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _engine_segments(model_dir: Path, wav: Path):  # type: ignore[no-untyped-def]
+    rec = StreamingRecognizer(load_model_folder(model_dir))
+    tokens = transcribe_samples(rec, load_audio(wav, rec.sample_rate))
+    return tokens, segment_tokens(tokens, rec.tokenizer.decode, rec.frame_s)
+
+
+def test_input_file_captions_match_engine(qtbot: QtBot, controller_factory, model_dir: Path,  # type: ignore[no-untyped-def]
+                                          speech_wav: Path) -> None:
+    c: CaptionerController = controller_factory("--model", str(model_dir), "--input-file", str(speech_wav))
+    with qtbot.waitSignal(c.sessionFinished, timeout=60_000):
+        pass
+    tokens, expected = _engine_segments(model_dir, speech_wav)
+    assert tokens, "the fixture model emits tokens for speech"
+    shown = c.window.transcript.segments()
+    assert [i for s in shown for i in s.token_ids] == [t.id for t in tokens]
+    assert [s.text for s in shown] == [s.text for s in expected]
+    engine_text = " ".join(s.text for s in expected)
+    assert c.window.transcript.plain_text() == engine_text
+    assert c.overlay.committed_text() == engine_text
+    assert " ".join(c.overlay.displayed_text().split()) in " ".join(engine_text.split())
+    # The session was autosaved line by line.
+    [log] = sorted(sessions_dir().glob("*.jsonl"))
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["text"] for r in records if "text" in r] == [s.text for s in expected]
+    assert c.window.start_btn.isEnabled()
+
+
+def test_smoke_test_prints_json_report(model_dir: Path, tmp_path: Path) -> None:
+    code = ("import sys; from captioner.app.main import main; "
+            f"sys.exit(main(['--smoke-test', '--model', {str(model_dir)!r}, '--settings', "
+            f"{str(tmp_path / 's.ini')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["ok"] and report["window"]["built"]
+    assert report["model"]["loaded"] and report["model"]["provider"].endswith("ExecutionProvider")
+    assert "PortAudio" in report["audio"]["portaudio"]
+
+
+def test_smoke_test_reports_a_bad_model(tmp_path: Path) -> None:
+    code = ("import sys; from captioner.app.main import main; "
+            f"sys.exit(main(['--smoke-test', '--model', {str(tmp_path / 'missing')!r}, '--settings', "
+            f"{str(tmp_path / 's.ini')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert not report["ok"] and report["errors"][0].startswith("model: ")

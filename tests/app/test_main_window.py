@@ -1,0 +1,88 @@
+"""Main-window widgets: controls follow the state, transcript search/copy, export, level meter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from captioner.app.engine import ModelInfo
+from captioner.app.export_dialog import export_to
+from captioner.app.level_meter import FLOOR_DB, LevelMeter
+from captioner.app.main_window import MainWindow
+from captioner.app.worker import Stats
+from captioner.asr.segmenter import Segment
+
+INFO = ModelInfo("tiny", "/m/tiny", "rnnt", 80, (80, 480), ("rnnt", "ctc"), "CPUExecutionProvider")
+SEGMENTS = [Segment("hello there", 0.5, 1.6), Segment("[2.0 s skipped to catch up]", 1.6, 3.6, gap=True),
+            Segment("general kenobi", 3.7, 65.2)]
+
+
+def _window(qtbot: QtBot) -> MainWindow:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_buttons_follow_state(qtbot: QtBot) -> None:
+    w = _window(qtbot)
+    assert not w.start_btn.isEnabled()  # no model yet
+    w.set_model(INFO)
+    assert "80 ms lookahead" in w.model_detail.text() and "CPU" in w.model_detail.text()
+    w.set_state("monitoring")
+    assert w.start_btn.isEnabled() and not w.pause_btn.isEnabled() and not w.stop_btn.isEnabled()
+    w.set_state("running")
+    assert not w.start_btn.isEnabled() and w.pause_btn.isEnabled() and w.stop_btn.isEnabled()
+    w.set_state("paused")
+    assert w.start_btn.text() == "Resume" and w.start_btn.isEnabled() and w.stop_btn.isEnabled()
+    assert "Paused" in w.state_pill.text()
+
+
+def test_transcript_timestamps_search_and_copy(qtbot: QtBot) -> None:
+    w = _window(qtbot)
+    for s in SEGMENTS:
+        w.transcript.add_segment(s)
+    text = w.transcript.text.toPlainText()
+    assert "[00:00:00]  hello there" in text and "[00:00:03]  general kenobi" in text
+    assert w.transcript.plain_text() == "hello there general kenobi"
+    w.transcript.search.setText("kenobi")
+    assert w.transcript.matches.text() == "1 found"
+    assert w.transcript.find_match(True)
+    assert w.transcript.text.textCursor().selectedText() == "kenobi"
+    w.transcript.copy_all()
+    assert QGuiApplication.clipboard().text().splitlines()[0] == "[00:00:00] hello there"
+
+
+def test_stats_and_messages(qtbot: QtBot) -> None:
+    w = _window(qtbot)
+    w.set_stats(Stats(0.123, 0.456, "CPUExecutionProvider", 1.5, 0.0, 10.0))
+    assert "RTF 0.12" in w.stats_label.text() and "latency 0.46 s" in w.stats_label.text()
+    assert "dropped 1.5 s" in w.stats_label.text()
+    w.show_message("Device gone", 0)
+    assert w.banner.isVisible() and w.banner.text() == "Device gone"
+
+
+def test_level_meter_rises_and_falls(qtbot: QtBot) -> None:
+    m = LevelMeter()
+    qtbot.addWidget(m)
+    m.set_level(-6.0)
+    assert m.level_db == -6.0
+    m.set_level(-200.0)
+    assert FLOOR_DB < m.level_db <= -6.0  # falls smoothly, not instantly
+    m.reset()
+    assert m.level_db == FLOOR_DB
+
+
+def test_export_all_formats(tmp_path: Path) -> None:
+    txt = export_to(tmp_path / "a.txt", SEGMENTS, "txt").read_text()
+    assert txt.splitlines()[0] == "hello there"
+    srt = export_to(tmp_path / "a.srt", SEGMENTS, "srt").read_text()
+    assert "00:00:03,700 --> 00:01:05,200\ngeneral kenobi" in srt
+    vtt = export_to(tmp_path / "a.vtt", SEGMENTS, "vtt").read_text()
+    assert vtt.startswith("WEBVTT") and "00:00:00.500 --> 00:00:01.600" in vtt
+    data = json.loads(export_to(tmp_path / "a.json", SEGMENTS, "json", model="tiny").read_text())
+    assert data["text"] == "hello there general kenobi" and data["model"] == "tiny"
+    assert [s["gap"] for s in data["segments"]] == [False, True, False]

@@ -1,0 +1,101 @@
+"""Real device: PulseAudio null sink ← paplay; the app captures its monitor through sounddevice.
+
+Skipped where PulseAudio or PortAudio is not installed (CI installs pulseaudio, pulseaudio-utils,
+libportaudio2 and libasound2-plugins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from captioner.app.controller import CaptionerController
+from captioner.app.settings import AppSettings, save_settings
+from captioner.asr.model_folder import load_model_folder
+from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.audiofile import load_audio
+
+from .pulse_server import SINK, PulseServer
+
+MONITOR_KEY = f"system:{SINK}.monitor"
+
+
+@pytest.fixture
+def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseServer]:
+    if not PulseServer.available():
+        pytest.skip("pulseaudio/pactl/paplay not installed")
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        pytest.skip("PortAudio (libportaudio2) not installed")
+    from captioner.audio.devices import rescan_portaudio
+
+    server = PulseServer(tmp_path)
+    server.start()
+    for key, value in server.client_env().items():
+        monkeypatch.setenv(key, value)
+    rescan_portaudio()  # PortAudio only finds the ALSA "pulse" device once a server runs
+    yield server
+    server.stop()
+    monkeypatch.undo()
+    rescan_portaudio()
+
+
+def test_monitor_is_listed_as_system_audio(pulse: PulseServer) -> None:
+    from captioner.audio.devices import list_sources
+
+    labels = {s.key: s.label for s in list_sources()}
+    assert MONITOR_KEY in labels, labels
+    assert labels[MONITOR_KEY] == "System audio — Monitor of CaptionerTest"
+
+
+def test_app_captions_what_the_speakers_play(qtbot: QtBot, pulse: PulseServer, controller_factory,  # type: ignore[no-untyped-def]
+                                              settings_file: Path, model_dir: Path, speech_wav: Path) -> None:
+    save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY, overlay_visible=True),
+                  QSettings(str(settings_file), QSettings.Format.IniFormat))
+    c: CaptionerController = controller_factory("--autostart")
+    tapped: list[np.ndarray] = []
+    c.worker.audio_tap = tapped.append  # before captioning starts (it waits for the model)
+    levels: list[float] = []
+    c.worker.levelChanged.connect(levels.append)
+    qtbot.waitUntil(lambda: c.state == "running", timeout=30_000)
+    qtbot.wait(300)
+    assert c.window.source.currentData() == MONITOR_KEY
+    player = pulse.play(speech_wav)
+    assert player.wait(timeout=20) == 0
+    qtbot.wait(1500)  # lookahead + the segmenter's pause
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
+    qtbot.wait(200)
+    assert max(levels) > -30.0, "the monitor carried the played audio"
+    shown = c.window.transcript.segments()
+    assert shown, "captions appeared"
+    assert c.overlay.committed_text() == c.window.transcript.plain_text()
+
+    # The app captioned exactly what it captured, and what it captured is the file that was played.
+    fed = np.concatenate(tapped)
+    rec = StreamingRecognizer(load_model_folder(model_dir))
+    engine_ids = [t.id for t in transcribe_samples(rec, fed)]
+    assert [i for s in shown for i in s.token_ids] == engine_ids
+    played = load_audio(speech_wav, 16000)
+    lag, similarity = _best_alignment(fed, played)
+    print(f"captured audio matches the played file at lag {lag / 16000:+.3f} s, similarity {similarity:.3f}")
+    assert similarity > 0.9
+
+
+def _best_alignment(captured: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
+    """Lag (samples) where ``reference`` best lines up inside ``captured``, and the cosine similarity there."""
+    n = len(captured) + len(reference)
+    corr = np.fft.irfft(np.fft.rfft(captured, n) * np.conj(np.fft.rfft(reference, n)), n)
+    lag = int(np.argmax(np.abs(corr)))
+    lag = lag - n if lag > n // 2 else lag
+    a = captured[max(lag, 0) :]
+    b = reference[max(-lag, 0) :]
+    m = min(len(a), len(b))
+    a, b = a[:m], b[:m]
+    return lag, float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))

@@ -1,0 +1,76 @@
+"""The settings dialog: live model verdicts shown as is, bad folders never applied, overlay preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from captioner.app.controller import CaptionerController
+from captioner.app.settings_dialog import SettingsDialog
+from captioner.asr.inspect import inspect_model_folder
+
+
+def _wait_verdict(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.waitUntil(lambda: ok.isEnabled() and dialog._checked_path == dialog.folder.text().strip(),
+                    timeout=30_000)
+
+
+def test_bad_folder_shows_message_and_keeps_old_model(qtbot: QtBot, controller_factory,  # type: ignore[no-untyped-def]
+                                                      model_dir: Path, tmp_path: Path) -> None:
+    c: CaptionerController = controller_factory("--model", str(model_dir))
+    qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
+    bad = tmp_path / "not-a-model"
+    bad.mkdir()
+    (bad / "encoder.onnx").write_bytes(b"garbage")
+    dialog = c.open_settings()
+    _wait_verdict(qtbot, dialog)
+    assert "stays active" not in dialog.keep_note.text()
+    dialog.folder.setText(str(bad))
+    _wait_verdict(qtbot, dialog)
+    expected = inspect_model_folder(bad)
+    assert not expected.usable
+    assert dialog.verdict.text() == expected.message  # the engine's paragraph, as is
+    assert c.model_info is not None and c.model_info.name in dialog.keep_note.text()
+    loads: list[object] = []
+    c.worker.modelLoaded.connect(loads.append)
+    dialog.accept()
+    qtbot.wait(300)
+    assert c.settings.model_dir == str(model_dir)
+    assert loads == []
+    assert c.model_info is not None and Path(c.model_info.path) == model_dir
+
+
+def test_good_folder_fills_lookaheads_and_applies(qtbot: QtBot, controller_factory,  # type: ignore[no-untyped-def]
+                                                  model_dir: Path, other_model_dir: Path) -> None:
+    c: CaptionerController = controller_factory("--model", str(model_dir))
+    qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
+    dialog = c.open_settings()
+    dialog.folder.setText(str(other_model_dir))
+    _wait_verdict(qtbot, dialog)
+    report = inspect_model_folder(other_model_dir)
+    assert dialog.verdict.text() == report.message
+    assert report.spec is not None
+    labels = [dialog.lookahead.itemText(i) for i in range(dialog.lookahead.count())]
+    assert labels[0].startswith(f"{report.spec.lookaheads_ms()[0]} ms")
+    assert all(" ms" in label for label in labels)
+    dialog.lookahead.setCurrentIndex(dialog.lookahead.count() - 1)
+    dialog.provider.setCurrentIndex(dialog.provider.findData("cpu"))
+    with qtbot.waitSignal(c.worker.modelLoaded, timeout=30_000) as sig:
+        dialog.accept()
+    assert sig.args[0].lookahead_ms == report.spec.lookaheads_ms()[-1]
+    assert c.settings.model_dir == str(other_model_dir) and c.settings.provider == "cpu"
+    assert c.window.model_detail.text().startswith(f"{report.spec.lookaheads_ms()[-1]} ms")
+
+
+def test_overlay_preview_and_cancel_reverts(qtbot: QtBot, controller_factory) -> None:  # type: ignore[no-untyped-def]
+    c: CaptionerController = controller_factory()
+    before = c.overlay.height()
+    dialog = c.open_settings()
+    dialog.lines.setValue(4)
+    assert c.overlay.height() > before  # previewed live
+    dialog.reject()
+    assert c.overlay.height() == before
+    assert c.settings.overlay.lines == 2

@@ -1,0 +1,143 @@
+"""The inference thread: typed signals, skip-ahead with a gap marker, pause/stop/model switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from pytestqt.qtbot import QtBot
+
+from captioner.app.engine import ModelInfo, ModelRequest
+from captioner.app.worker import InferenceWorker, Stats
+from captioner.asr.segmenter import Segment
+from captioner.audio.ringbuffer import RingBuffer
+
+
+class FakeInput:
+    """An input whose ring buffer the test fills by hand (a device that delivered a burst)."""
+
+    def __init__(self, rate: float = 48000.0, channels: int = 2, seconds: float = 8.0) -> None:
+        self.ring = RingBuffer(int(rate * seconds), channels)
+        self.sample_rate = rate
+        self.label = "fake"
+        self.finished = False
+        self.opened = self.closed = False
+
+    def open(self) -> None:
+        self.opened = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def poll(self) -> str | None:
+        return None
+
+
+@pytest.fixture
+def worker(qtbot: QtBot, model_dir: Path):
+    w = InferenceWorker()
+    w.start()
+    with qtbot.waitSignal(w.modelLoaded, timeout=30_000) as sig:
+        w.load_model(ModelRequest(str(model_dir)))
+    assert isinstance(sig.args[0], ModelInfo)
+    yield w
+    w.shutdown()
+
+
+def _speech(path: Path, rate: int = 48000) -> np.ndarray:
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    from captioner.audio.resample import StreamResampler
+
+    mono = StreamResampler(sr, rate).process(data[:, 0], last=True)
+    return np.stack([mono, mono], axis=1)
+
+
+def test_model_info_describes_what_runs(worker: InferenceWorker, model_dir: Path, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(worker.modelLoaded, timeout=30_000) as sig:
+        worker.load_model(ModelRequest(str(model_dir), decoder="ctc", lookahead_ms=999_999, provider="cpu"))
+    info: ModelInfo = sig.args[0]
+    assert info.provider == "CPUExecutionProvider"
+    assert info.lookahead_ms == info.lookaheads_ms[0]  # unknown lookahead: the model's default
+    assert info.decoder in info.decoders
+
+
+def test_bad_model_keeps_the_old_one(worker: InferenceWorker, tmp_path: Path, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(worker.modelFailed, timeout=10_000) as sig:
+        worker.load_model(ModelRequest(str(tmp_path / "nope")))
+    assert str(tmp_path / "nope") in sig.args[0]
+    assert worker._rec is not None
+
+
+def test_falling_behind_skips_ahead_and_marks_gap(worker: InferenceWorker, speech_wav: Path, qtbot: QtBot) -> None:
+    src = FakeInput()
+    segments: list[Segment] = []
+    worker.segmentCommitted.connect(segments.append)
+    stats: list[Stats] = []
+    worker.statsUpdated.connect(stats.append)
+    with qtbot.waitSignal(worker.stateChanged, timeout=5000):
+        worker.start_captioning(lambda: src)
+    audio = _speech(speech_wav)
+    burst = np.concatenate([audio, audio])[: int(4.0 * 48000)]  # 4 s arrive at once: >2 s behind
+    src.ring.write(burst)
+    qtbot.waitUntil(lambda: any(s.gap for s in segments), timeout=10_000)
+    gap = next(s for s in segments if s.gap)
+    assert 3.5 < gap.end_s - gap.start_s < 4.0
+    assert "skipped" in gap.text
+    qtbot.waitUntil(lambda: bool(stats) and stats[-1].dropped_s > 3.5, timeout=5000)
+
+
+def test_pause_drops_audio_and_stop_commits(worker: InferenceWorker, speech_wav: Path, qtbot: QtBot) -> None:
+    src = FakeInput()
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
+    segments: list[Segment] = []
+    worker.segmentCommitted.connect(segments.append)
+    worker.start_captioning(lambda: src)
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
+    audio = _speech(speech_wav)
+    for i in range(0, len(audio), 4800):  # deliver in 100 ms blocks
+        src.ring.write(audio[i : i + 4800])
+        qtbot.wait(5)
+    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=10_000)
+    worker.pause()
+    qtbot.waitUntil(lambda: states[-1:] == ["paused"], timeout=5000)
+    committed_at_pause = list(segments)
+    assert committed_at_pause, "pausing commits the open line"
+    src.ring.write(audio)  # spoken while paused: must never be captioned
+    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=5000)
+    worker.resume()
+    worker.stop_captioning()
+    qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
+    qtbot.wait(100)
+    assert segments == committed_at_pause
+    assert all(not s.gap for s in segments)
+
+
+def test_model_switch_commits_old_text_first(worker: InferenceWorker, other_model_dir: Path, speech_wav: Path,
+                                            qtbot: QtBot) -> None:
+    src = FakeInput()
+    tentative: list[str] = []
+    worker.tentativeChanged.connect(tentative.append)
+    segments: list[Segment] = []
+    worker.segmentCommitted.connect(segments.append)
+    worker.start_captioning(lambda: src)
+    audio = _speech(speech_wav)
+    src.ring.write(audio[: len(audio) // 2])
+    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=5000)
+    qtbot.wait(50)
+    with qtbot.waitSignal(worker.modelLoaded, timeout=30_000):
+        worker.load_model(ModelRequest(str(other_model_dir)))
+    assert segments, "text decoded by the old model is committed before the switch"
+    assert tentative[-1] == ""
+
+
+def test_level_signal_follows_the_audio(worker: InferenceWorker, qtbot: QtBot) -> None:
+    src = FakeInput(rate=16000, channels=1)
+    levels: list[float] = []
+    worker.levelChanged.connect(levels.append)
+    worker.open_input(lambda: src)
+    qtbot.wait(100)
+    src.ring.write(np.full((1600, 1), 0.5, np.float32))
+    qtbot.waitUntil(lambda: any(abs(v - (-6.02)) < 0.1 for v in levels), timeout=3000)
