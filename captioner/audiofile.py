@@ -1,7 +1,8 @@
 """Reading audio files as a stream of mono blocks at the model's sample rate.
 
-Files are decoded block by block and resampled with soxr's streaming resampler (a proper
-band-limited resampler, not decimation), so an hour-long recording costs the memory of a block.
+Files are decoded block by block, downmixed and resampled exactly as the app's capture path does
+(soxr's band-limited streaming resampler, not decimation), so an hour-long recording costs the memory
+of a block and the CLI hears what the app would.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import soundfile as sf
-import soxr
 
 from captioner.asr.errors import AudioInputError
+from captioner.audio.resample import StreamResampler, to_model_rate
 
 
 def describe_audio(path: Path) -> sf._SoundFileInfo:
@@ -36,18 +37,15 @@ def iter_audio_blocks(path: Path, sample_rate: int, block_seconds: float = 0.1
     """Yield mono float32 blocks at ``sample_rate`` (the last one flushes the resampler)."""
     info = describe_audio(path)
     block = max(1, int(info.samplerate * block_seconds))
-    resampler = soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ") \
-        if info.samplerate != sample_rate else None
+    resampler = StreamResampler(info.samplerate, sample_rate)  # the same conversion the app's capture uses
     try:
         with sf.SoundFile(str(path)) as handle:
             while True:
                 data = handle.read(block, dtype="float32", always_2d=True)
                 last = data.shape[0] < block
-                mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-                if resampler is not None:
-                    mono = resampler.resample_chunk(mono, last=last)
+                mono = to_model_rate(data, resampler, last=last)
                 if mono.size:
-                    yield np.ascontiguousarray(mono, dtype=np.float32)
+                    yield mono
                 if last:
                     return
     except (sf.LibsndfileError, RuntimeError) as exc:

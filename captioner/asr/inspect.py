@@ -69,6 +69,7 @@ class InspectReport:
             data.update({
                 "name": spec.name,
                 "layout": spec.layout,
+                "quantization": spec.quantization,
                 "decoders": spec.decoders(),
                 "vocabulary_size": spec.vocab_size,
                 "blank_id": spec.blank_id,
@@ -103,6 +104,7 @@ class InspectReport:
                 f"subsampling x{s.encoder.subsampling_factor}, conv cache {s.encoder.conv_cache_size} "
                 f"({s.encoder_frame_ms:g} ms per encoder frame)",
                 f"Features: {s.preprocessor.n_mels} mels at {s.preprocessor.sample_rate} Hz",
+                f"Weights: {s.quantization or 'float32 (as exported)'}",
                 f"Vocabulary: {s.vocab_size} tokens + blank (id {s.blank_id})",
                 f"Decoders: {', '.join(d.upper() for d in s.decoders())}",
             ]

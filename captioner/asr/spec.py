@@ -105,6 +105,8 @@ class ModelSpec:
     nemo_version: str | None = None
     source: str | None = None
     layout: str = "manifest"
+    quantization: str | None = None
+    """``None`` for the exported float32 graphs, e.g. "int8-matmul" after ``captioner quantize``."""
     notes: tuple[str, ...] = field(default=())
 
     @property

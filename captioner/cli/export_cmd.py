@@ -14,3 +14,12 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"Exported {spec.name} to {args.out_dir}: decoders {', '.join(spec.decoders())}, lookaheads "
           f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}.")
     return 0
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from captioner.export.quantize import quantize_folder
+
+    spec = quantize_folder(Path(args.model_dir), Path(args.out_dir))
+    print(f"Wrote {spec.name} to {args.out_dir}: encoder MatMul weights in int8. Tokens can differ from the "
+          "float32 export; check accuracy on your own recordings.")
+    return 0

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from captioner.asr.errors import CaptionerError
 
-SUBCOMMANDS = ("inspect", "transcribe", "export")
+SUBCOMMANDS = ("inspect", "transcribe", "export", "quantize")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lookaheads to export (default: all the model was trained with)")
     export.add_argument("--decoder", choices=("rnnt", "ctc", "both"), default="both")
     export.add_argument("--no-verify", action="store_true", help="skip the NeMo-vs-ONNX token check")
+
+    quantize = commands.add_parser(
+        "quantize", help="write a copy with int8 encoder MatMul weights (faster on CPU; tokens may differ)")
+    quantize.add_argument("model_dir", metavar="MODEL_DIR")
+    quantize.add_argument("out_dir", metavar="OUT_DIR")
     return parser
 
 
@@ -70,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from captioner.cli.transcribe_cmd import run_transcribe
 
             return run_transcribe(args)
+        if args.command == "quantize":
+            from captioner.cli.export_cmd import run_quantize
+
+            return run_quantize(args)
         from captioner.cli.export_cmd import run_export
 
         return run_export(args)
@@ -80,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `captioner inspect DIR | head`: the reader left, nothing went wrong
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # a bug, not a user error: say so in one line
         if args.debug:
             raise

@@ -1,0 +1,66 @@
+"""``captioner quantize``: int8 weights for the encoder MatMuls of an exported folder (opt-in).
+
+Why: a batch-1 streaming step is bound by reading the encoder's weights (456 MB in float32 for the
+large model) on every chunk, so on a CPU the per-chunk cost barely shrinks with the chunk. Dynamic
+int8 quantisation of the MatMul weights only cuts those bytes by 4. Convolutions are left alone: a
+model card reports that quantising FastConformer's Conv layers can make it emit only blanks.
+
+Tokens are no longer identical to NeMo's float32 streaming, so this is a separate, explicit step
+whose output says so in its manifest; measure WER on your own audio before relying on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from captioner.asr.errors import CaptionerError
+from captioner.asr.manifest import MANIFEST_NAME, write_manifest
+from captioner.asr.model_folder import load_model_folder
+from captioner.asr.spec import ModelSpec
+from captioner.export.errors import ExportDependencyError
+
+SCHEME = "int8-matmul"
+
+
+def quantize_folder(source: Path, target: Path) -> ModelSpec:
+    """Copy ``source`` (a ``captioner export`` folder) to ``target`` with int8 MatMul weights in every encoder."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:  # onnxruntime.quantization needs the onnx package
+        raise ExportDependencyError("ONNX (the onnx package)", exc) from exc
+
+    folder = load_model_folder(source)
+    spec = folder.spec
+    if spec.layout != "manifest":
+        raise CaptionerError(
+            f"{source} is a hand-made NeMo export; quantize a folder written by `captioner export` instead."
+        )
+    if spec.quantization:
+        raise CaptionerError(f"{source} is already quantized ({spec.quantization}).")
+    if target.resolve() == source.resolve():
+        raise CaptionerError("Write the quantized model to a new folder; the float32 one stays as the reference.")
+    if target.exists() and any(target.iterdir()):
+        raise CaptionerError(f"{target} already exists and is not empty; choose a new folder.")
+    target.mkdir(parents=True, exist_ok=True)
+    encoders = {f for s in spec.streaming for f in (s.encoder_file, s.first_chunk_encoder_file) if f}
+    for item in source.iterdir():
+        if item.name == MANIFEST_NAME or not item.is_file():
+            continue
+        if item.name in encoders:
+            _quiet_root_logger()
+            quantize_dynamic(str(item), str(target / item.name), op_types_to_quantize=["MatMul"],
+                             weight_type=QuantType.QInt8, per_channel=False)
+        else:
+            shutil.copy2(item, target / item.name)
+    quantized = replace(spec, quantization=SCHEME, name=f"{spec.name}-{SCHEME}")
+    write_manifest(quantized, target)
+    return quantized
+
+
+def _quiet_root_logger() -> None:
+    """onnxruntime.quantization logs a generic pre-processing hint on the root logger for every graph."""
+    if logging.getLogger().level < logging.ERROR:
+        logging.getLogger().setLevel(logging.ERROR)
