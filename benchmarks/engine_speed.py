@@ -4,20 +4,26 @@
 For every lookahead x thread count it streams the same audio through
 
 * **Captioner**: ``StreamingRecognizer`` (RNNT, CPU provider), fed 100 ms blocks, features included;
+* **Captioner int8** (``captioner-int8``): the same harness on the ``captioner quantize`` output
+  (``MODEL_DIR/captioner-int8``: int8 encoder MatMul weights), with its token agreement with float32
+  Captioner (share of identical token ids by position, and whether the sequences are equal);
 * **NeMo**: ``CacheAwareStreamingAudioBuffer`` + ``conformer_stream_step`` (NeMo's streaming script loop,
   mode A, the model's own RNNT decoding), ``torch.set_num_threads(threads)``;
 * **sherpa-onnx**: ``OnlineRecognizer.from_transducer`` on the encoder/decoder/joiner export of the same
   weights (``tools/export_sherpa_onnx.py``), ``num_threads=threads``, fed 100 ms blocks;
 
 and prints RTF (compute seconds / audio seconds), per-chunk compute p50/p95 (ms and % of the chunk's
-audio duration) and the throughput ratios. The machine may be shared, so the three systems are
-interleaved: each round runs all three on the whole audio in a rotating order, and the table shows the
+audio duration) and the throughput ratios. The machine may be shared, so the systems are
+interleaved: each round runs all of them on the whole audio in a rotating order, and the table shows the
 median over rounds (per-chunk percentiles pool all rounds).
 
 Needs the full-size model (``tools/make_fullsize_model.py``) and the NeMo venv::
 
     /work/venvs/nemo/bin/python benchmarks/engine_speed.py                      # 60 s, 2 rounds
     /work/venvs/nemo/bin/python benchmarks/engine_speed.py --seconds 30 --rounds 1 --lookahead-ms 80
+    /work/main/.venv/bin/python -m captioner quantize models/full-size/captioner models/full-size/captioner-int8
+    /work/venvs/nemo/bin/python benchmarks/engine_speed.py --lookahead-ms 80 --threads 2 \
+        --systems captioner captioner-int8 nemo sherpa
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ import numpy as np  # noqa: E402
 FULL = ROOT / "models" / "full-size"
 SR = 16000
 BLOCK = 1600  # 100 ms
+CAPTIONERS = ("captioner", "captioner-int8")  # system name = folder name under --model-dir
+ALL_SYSTEMS = (*CAPTIONERS, "nemo", "sherpa")
 
 
 @dataclass
@@ -175,6 +183,12 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1000.0, q)) if values else float("nan")
 
 
+def agreement(a: list[Any], b: list[Any]) -> float:
+    """Share of positions with the same token id, over the longer sequence (1.0 = identical)."""
+    n = max(len(a), len(b))
+    return sum(x == y for x, y in zip(a, b, strict=False)) / n if n else 1.0
+
+
 def worker(conn: Any, name: str, model_dir: str, audio_path: str, seconds: float) -> None:
     """One system in its own process (its thread pools cannot disturb the others); driven by ``main``."""
     model_path = Path(model_dir)
@@ -200,8 +214,8 @@ def worker(conn: Any, name: str, model_dir: str, audio_path: str, seconds: float
             la, threads = msg[1], msg[2]
             system = None
             gc.collect()
-            if name == "captioner":
-                system = CaptionerSystem(model_path / "captioner", la, threads)
+            if name in CAPTIONERS:
+                system = CaptionerSystem(model_path / name, la, threads)
             elif name == "nemo":
                 system = NemoSystem(nemo_model, la, threads)
             else:
@@ -224,7 +238,8 @@ def main() -> int:
     ap.add_argument("--lookahead-ms", type=int, nargs="+", default=[1040, 480, 80, 0])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--systems", nargs="+", default=["captioner", "nemo", "sherpa"])
+    ap.add_argument("--systems", nargs="+", default=["captioner", "nemo", "sherpa"], choices=ALL_SYSTEMS,
+                    help="captioner-int8 needs MODEL_DIR/captioner-int8 (captioner quantize)")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "engine_speed.json")
     args = ap.parse_args()
 
@@ -233,6 +248,10 @@ def main() -> int:
     import onnxruntime
 
     audio_path = args.audio if args.audio else args.model_dir / "bench_60s.wav"
+    if "captioner-int8" in args.systems and not (args.model_dir / "captioner-int8").is_dir():
+        print(f"skipping captioner-int8: no {args.model_dir / 'captioner-int8'} (run `captioner quantize "
+              f"{args.model_dir / 'captioner'} {args.model_dir / 'captioner-int8'}`)", flush=True)
+        args.systems = [s for s in args.systems if s != "captioner-int8"]
     audio_s = load_audio(audio_path, args.seconds).size / SR
     print(f"audio {audio_s:.1f} s ({audio_path.name}), rounds {args.rounds}, onnxruntime {onnxruntime.__version__}, "
           "one process per system", flush=True)
@@ -271,8 +290,13 @@ def main() -> int:
                     "p50_ms": pct(steps, 50), "p95_ms": pct(steps, 95), "chunks": len(rs[0].steps),
                     "tokens": len(rs[0].tokens),
                 }
-            if "captioner" in runs and "nemo" in runs:
-                row["tokens_identical_to_nemo"] = runs["captioner"][0].tokens == runs["nemo"][0].tokens
+            for name in CAPTIONERS:
+                if name in runs and "nemo" in runs:
+                    row[name]["identical_to_nemo"] = runs[name][0].tokens == runs["nemo"][0].tokens
+            if "captioner" in runs and "captioner-int8" in runs:
+                fp32, int8 = runs["captioner"][0].tokens, runs["captioner-int8"][0].tokens
+                row["captioner-int8"]["agreement_fp32"] = agreement(fp32, int8)
+                row["captioner-int8"]["identical_to_fp32"] = fp32 == int8
             results.append(row)
             print_row(row, header=len(results) == 1)
     for c in conns.values():
@@ -289,41 +313,49 @@ def main() -> int:
     return 0
 
 
-def _f(row: dict[str, Any], name: str, key: str, fmt: str = "{:.3f}") -> str:
-    return fmt.format(row[name][key]) if name in row else "-"
-
-
 def print_row(row: dict[str, Any], header: bool) -> None:
     parts = [f"la {row['lookahead_ms']:>4} ms, {row['threads']} thr:"]
-    for name in ("captioner", "nemo", "sherpa"):
+    for name in ALL_SYSTEMS:
         if name in row:
             parts.append(f"{name} RTF {row[name]['rtf']:.3f} (p50 {row[name]['p50_ms']:.1f} / p95 "
                          f"{row[name]['p95_ms']:.1f} ms, {row[name]['tokens']} tok)")
     print("  ".join(parts), flush=True)
 
 
+def _yn(value: bool | None) -> str:
+    return {True: "yes", False: "NO"}.get(value, "-")
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
-    head = ("| lookahead | thr | chunk | Captioner RTF | p50 ms | p95 ms | p95 % chunk | NeMo RTF | sherpa RTF "
-            "| x NeMo | x sherpa | tokens C/N/S | C==N |")
+    """One line per Captioner variant and setting; NeMo / sherpa columns repeat the same run's numbers."""
+    head = ("| lookahead | thr | chunk | system | RTF | p50 ms | p50 % chunk | p95 ms | p95 % chunk | NeMo RTF "
+            "| sherpa RTF | x NeMo | x sherpa | tokens (N/S) | = NeMo | agreement with fp32 |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for row in results:
-        c = row.get("captioner")
-        ratio_n = f"{row['nemo']['rtf'] / c['rtf']:.2f}" if c and "nemo" in row else "-"
-        ratio_s = f"{row['sherpa']['rtf'] / c['rtf']:.2f}" if c and "sherpa" in row else "-"
-        p95pct = f"{100 * c['p95_ms'] / row['chunk_ms']:.1f}%" if c else "-"
-        toks = "/".join(str(row[n]["tokens"]) if n in row else "-" for n in ("captioner", "nemo", "sherpa"))
-        same = {True: "yes", False: "NO"}.get(row.get("tokens_identical_to_nemo"), "-")
-        print(f"| {row['lookahead_ms']} ms | {row['threads']} | {row['chunk_ms']:.0f} ms "
-              f"| {_f(row, 'captioner', 'rtf')} "
-              f"| {_f(row, 'captioner', 'p50_ms', '{:.1f}')} | {_f(row, 'captioner', 'p95_ms', '{:.1f}')} | {p95pct} "
-              f"| {_f(row, 'nemo', 'rtf')} | {_f(row, 'sherpa', 'rtf')} | {ratio_n} | {ratio_s} | {toks} | {same} |")
-    goals = [r for r in results if "captioner" in r]
+        ch = row["chunk_ms"]
+        nemo = f"{row['nemo']['rtf']:.3f}" if "nemo" in row else "-"
+        sherpa = f"{row['sherpa']['rtf']:.3f}" if "sherpa" in row else "-"
+        others = "/".join(str(row[n]["tokens"]) if n in row else "-" for n in ("nemo", "sherpa"))
+        for name in CAPTIONERS:
+            c = row.get(name)
+            if not c:
+                continue
+            ratio_n = f"{row['nemo']['rtf'] / c['rtf']:.2f}" if "nemo" in row else "-"
+            ratio_s = f"{row['sherpa']['rtf'] / c['rtf']:.2f}" if "sherpa" in row else "-"
+            agree = "-"
+            if "agreement_fp32" in c:
+                agree = f"{100 * c['agreement_fp32']:.1f}% ({'equal' if c['identical_to_fp32'] else 'not equal'})"
+            print(f"| {row['lookahead_ms']} ms | {row['threads']} | {ch:.0f} ms | {name} | {c['rtf']:.3f} "
+                  f"| {c['p50_ms']:.1f} | {100 * c['p50_ms'] / ch:.1f}% | {c['p95_ms']:.1f} "
+                  f"| {100 * c['p95_ms'] / ch:.1f}% | {nemo} | {sherpa} | {ratio_n} | {ratio_s} "
+                  f"| {c['tokens']} ({others}) | {_yn(c.get('identical_to_nemo'))} | {agree} |")
+    goals = [(r, n) for r in results for n in CAPTIONERS if n in r]
     if goals:
-        print("\nGoals (Captioner throughput = 1/RTF):")
-        for r in goals:
-            c = r["captioner"]
-            line = f"  la {r['lookahead_ms']:>4} ms, {r['threads']} thr:"
+        print("\nGoals (throughput = 1/RTF):")
+        for r, name in goals:
+            c = r[name]
+            line = f"  {name:<14} la {r['lookahead_ms']:>4} ms, {r['threads']} thr:"
             if "sherpa" in r:
                 x = r["sherpa"]["rtf"] / c["rtf"]
                 line += f" vs sherpa {x:.2f}x ({'MET' if x >= 1.5 else 'unmet'}, goal 1.5x);"
