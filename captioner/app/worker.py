@@ -276,6 +276,7 @@ class InferenceWorker(QThread):
         if message:
             self.statusMessage.emit(message)
         if id(src.ring) != self._ring_id:  # device came back with a different format
+            self._flush()  # commit what the old stream decoded first: a reconnect never loses words
             self._bind_ring()
             self._restart_stream()
         ring = src.ring

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import sounddevice as sd
 
 from captioner.asr.errors import AudioInputError
-from captioner.audio.devices import SourceInfo, find_source, rescan_portaudio
+from captioner.audio.devices import DEFAULT_KEY, SourceInfo, find_source, rescan_portaudio
 from captioner.audio.pulse import pulse_source
 from captioner.audio.ringbuffer import RingBuffer
 
@@ -44,6 +44,7 @@ class DeviceCapture:
 
     def __init__(self, source: SourceInfo, ring_seconds: float = RING_SECONDS) -> None:
         self.source = source
+        self._wanted_key = source.key  # the user's choice: reopened first, even after a fallback was tried
         self.label = source.label
         self.sample_rate = source.sample_rate
         self._ring_seconds = ring_seconds
@@ -122,15 +123,20 @@ class DeviceCapture:
             return None
         self._next_retry = now + RETRY_S
         rescan_portaudio()
-        source = find_source(self.source.key) or find_source("default")
+        source = find_source(self._wanted_key) or find_source(DEFAULT_KEY)
         if source is None:
             return None
-        self.source, self.label = source, source.label
+        # Switch only once the stream is open: a failed attempt (say on the default input while the
+        # sound server has no source at all) must not replace the source the user chose.
+        kept = self.source, self.ring
+        self.source = source
         if source.sample_rate != self.sample_rate or source.channels != self.ring.channels:
             self.ring = RingBuffer(int(self._ring_seconds * source.sample_rate), source.channels)
         try:
             self.open()
         except AudioInputError:
+            self.source, self.ring = kept
             return None
+        self.label = source.label
         self._lost_since = None
         return f"Audio source back: “{self.label}”."

@@ -10,6 +10,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from .pulse_server import PulseServer
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -72,3 +74,28 @@ def controller_factory(settings_file: Path) -> Iterator[object]:
     yield make
     for c in made:
         c.shutdown()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseServer]:
+    """A private PulseAudio server with a null sink, the app's sound server for the test.
+
+    Skipped only where PulseAudio or PortAudio is not installed.
+    """
+    if not PulseServer.available():
+        pytest.skip("pulseaudio/pactl/paplay not installed")
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        pytest.skip("PortAudio (libportaudio2) not installed")
+    from captioner.audio.devices import rescan_portaudio
+
+    server = PulseServer(tmp_path)
+    server.start()
+    for key, value in server.client_env().items():
+        monkeypatch.setenv(key, value)
+    rescan_portaudio()  # PortAudio only finds the ALSA "pulse" device once a server runs
+    yield server
+    server.stop()
+    monkeypatch.undo()
+    rescan_portaudio()

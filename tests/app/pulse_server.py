@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
+
 SINK = "captest"
 
 
@@ -37,8 +39,7 @@ class PulseServer:
         cmd = [
             "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
             "--disable-shm=yes", "--log-target=stderr", "--log-level=error",
-            "-L", f"module-null-sink sink_name={SINK} rate=48000 "
-            f"sink_properties='device.description=\"{self.description}\"'",
+            "-L", " ".join(self._sink_args()),
             "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.socket}",
         ]
         self.log = (self.root / "pulseaudio.log").open("wb")
@@ -52,6 +53,23 @@ class PulseServer:
                 return
             time.sleep(0.1)
         raise RuntimeError("pulseaudio did not come up within 10 s")
+
+    def _sink_args(self) -> list[str]:
+        return ["module-null-sink", f"sink_name={SINK}", "rate=48000",
+                f"sink_properties='device.description=\"{self.description}\"'"]
+
+    def remove_sink(self) -> None:
+        """Unload the null sink, so its monitor source vanishes as an unplugged device would."""
+        modules = self.pactl("list", "short", "modules").stdout.splitlines()
+        index = next(line.split()[0] for line in modules if f"sink_name={SINK}" in line)
+        result = self.pactl("unload-module", index)
+        assert result.returncode == 0, result.stderr
+
+    def add_sink(self) -> None:
+        """Load the null sink again: a device with the same name (and monitor) is back."""
+        result = self.pactl("load-module", *self._sink_args())
+        assert result.returncode == 0, result.stderr
+        self.pactl("set-default-sink", SINK)
 
     def pactl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["pactl", *args], env={**os.environ, **self.client_env()}, capture_output=True,
@@ -69,3 +87,16 @@ class PulseServer:
                 self.proc.kill()
             self.proc = None
             self.log.close()
+
+
+def best_alignment(captured: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
+    """Lag (samples) where ``reference`` best lines up inside ``captured``, and the cosine similarity there."""
+    n = len(captured) + len(reference)
+    corr = np.fft.irfft(np.fft.rfft(captured, n) * np.conj(np.fft.rfft(reference, n)), n)
+    lag = int(np.argmax(np.abs(corr)))
+    lag = lag - n if lag > n // 2 else lag
+    a = captured[max(lag, 0) :]
+    b = reference[max(-lag, 0) :]
+    m = min(len(a), len(b))
+    a, b = a[:m], b[:m]
+    return lag, float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))

@@ -6,11 +6,9 @@ libportaudio2 and libasound2-plugins).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
@@ -20,30 +18,9 @@ from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from captioner.audiofile import load_audio
 
-from .pulse_server import SINK, PulseServer
+from .pulse_server import SINK, PulseServer, best_alignment
 
 MONITOR_KEY = f"system:{SINK}.monitor"
-
-
-@pytest.fixture
-def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseServer]:
-    if not PulseServer.available():
-        pytest.skip("pulseaudio/pactl/paplay not installed")
-    try:
-        import sounddevice  # noqa: F401
-    except OSError:
-        pytest.skip("PortAudio (libportaudio2) not installed")
-    from captioner.audio.devices import rescan_portaudio
-
-    server = PulseServer(tmp_path)
-    server.start()
-    for key, value in server.client_env().items():
-        monkeypatch.setenv(key, value)
-    rescan_portaudio()  # PortAudio only finds the ALSA "pulse" device once a server runs
-    yield server
-    server.stop()
-    monkeypatch.undo()
-    rescan_portaudio()
 
 
 def test_monitor_is_listed_as_system_audio(pulse: PulseServer) -> None:
@@ -83,19 +60,7 @@ def test_app_captions_what_the_speakers_play(qtbot: QtBot, pulse: PulseServer, c
     engine_ids = [t.id for t in transcribe_samples(rec, fed)]
     assert [i for s in shown for i in s.token_ids] == engine_ids
     played = load_audio(speech_wav, 16000)
-    lag, similarity = _best_alignment(fed, played)
+    lag, similarity = best_alignment(fed, played)
     print(f"captured audio matches the played file at lag {lag / 16000:+.3f} s, similarity {similarity:.3f}")
     assert similarity > 0.9
 
-
-def _best_alignment(captured: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
-    """Lag (samples) where ``reference`` best lines up inside ``captured``, and the cosine similarity there."""
-    n = len(captured) + len(reference)
-    corr = np.fft.irfft(np.fft.rfft(captured, n) * np.conj(np.fft.rfft(reference, n)), n)
-    lag = int(np.argmax(np.abs(corr)))
-    lag = lag - n if lag > n // 2 else lag
-    a = captured[max(lag, 0) :]
-    b = reference[max(-lag, 0) :]
-    m = min(len(a), len(b))
-    a, b = a[:m], b[:m]
-    return lag, float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))

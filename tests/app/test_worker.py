@@ -76,8 +76,12 @@ def test_falling_behind_skips_ahead_and_marks_gap(worker: InferenceWorker, speec
     worker.segmentCommitted.connect(segments.append)
     stats: list[Stats] = []
     worker.statsUpdated.connect(stats.append)
-    with qtbot.waitSignal(worker.stateChanged, timeout=5000):
-        worker.start_captioning(lambda: src)
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
+    # Not qtbot.waitSignal: stateChanged fires twice ("monitoring", "running"), and the second, queued
+    # emission reached the blocker's method after it was freed (a segfault or AttributeError).
+    worker.start_captioning(lambda: src)
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
     audio = _speech(speech_wav)
     burst = np.concatenate([audio, audio])[: int(4.0 * 48000)]  # 4 s arrive at once: >2 s behind
     src.ring.write(burst)
@@ -141,3 +145,34 @@ def test_level_signal_follows_the_audio(worker: InferenceWorker, qtbot: QtBot) -
     qtbot.wait(100)
     src.ring.write(np.full((1600, 1), 0.5, np.float32))
     qtbot.waitUntil(lambda: any(abs(v - (-6.02)) < 0.1 for v in levels), timeout=3000)
+
+
+def test_format_change_on_reconnect_commits_decoded_words(worker: InferenceWorker, model_dir: Path,
+                                                          speech_wav: Path, qtbot: QtBot) -> None:
+    """A device that comes back at another rate/channel count: every word heard before is committed."""
+    from captioner.asr.model_folder import load_model_folder
+    from captioner.asr.recognizer import StreamingRecognizer
+
+    src = FakeInput()
+    heard: list[np.ndarray] = []
+    worker.audio_tap = heard.append
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
+    segments: list[Segment] = []
+    worker.segmentCommitted.connect(segments.append)
+    worker.start_captioning(lambda: src)
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
+    audio = _speech(speech_wav)
+    half = audio[: len(audio) // 2]
+    for i in range(0, len(half), 4800):
+        src.ring.write(half[i : i + 4800])
+        qtbot.wait(5)
+    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=10_000)
+    qtbot.wait(50)
+    src.sample_rate = 44100.0
+    src.ring = RingBuffer(44100 * 4, 1)  # the device reappeared as 44.1 kHz mono
+    engine = StreamingRecognizer(load_model_folder(model_dir), provider="cpu")
+    expected = [t.id for t in engine.accept(np.concatenate(heard))] + [t.id for t in engine.finish()]
+    assert expected, "the fixture model emits tokens for this audio"
+    qtbot.waitUntil(lambda: sum(len(s.token_ids) for s in segments) >= len(expected), timeout=5000)
+    assert [i for s in segments for i in s.token_ids] == expected

@@ -1,0 +1,192 @@
+"""Device loss mid-meeting: reported in the UI, and captions resume once the device is back.
+
+The app captures the monitor of the private PulseAudio server's null sink through its real capture
+path (sounddevice → ALSA ``pulse`` plugin). The test unloads the sink mid-stream, as unplugging a
+headset removes its sink, checks the banner the user sees, loads a sink with the same name again and
+plays speech into it: the same app instance (same worker, same session) must caption it.
+
+Skipped where PulseAudio or PortAudio is not installed, like test_real_device.py.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from captioner.app.settings import AppSettings, save_settings
+from captioner.asr.model_folder import load_model_folder
+from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.audiofile import load_audio
+
+from .pulse_server import SINK, PulseServer, best_alignment
+
+if TYPE_CHECKING:
+    from captioner.app.controller import CaptionerController
+
+MONITOR_KEY = f"system:{SINK}.monitor"
+LABEL = "System audio — Monitor of CaptionerTest"
+LOST = f"The audio source “{LABEL}” stopped delivering audio (unplugged?). Waiting for it to come back…"
+BACK = f"Audio source back: “{LABEL}”."
+
+
+def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseServer, controller_factory,  # type: ignore[no-untyped-def]
+                                                     settings_file: Path, model_dir: Path, speech_wav: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    capture = _capture_module()
+    from captioner.audio.devices import rescan_portaudio
+
+    began = time.monotonic()
+    retries: list[float] = []  # each reopen attempt starts with a PortAudio rescan: count them
+
+    def rescan() -> None:
+        retries.append(time.monotonic())
+        rescan_portaudio()
+
+    monkeypatch.setattr(capture, "rescan_portaudio", rescan)
+    save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY, overlay_visible=True),
+                  QSettings(str(settings_file), QSettings.Format.IniFormat))
+    c: CaptionerController = controller_factory("--autostart")
+    tapped: list[np.ndarray] = []
+    c.worker.audio_tap = tapped.append  # runs in the worker thread; list.append is atomic
+    messages: list[str] = []
+    c.worker.statusMessage.connect(messages.append)
+    states: list[str] = []
+    c.worker.stateChanged.connect(states.append)
+    worker_thread = c.worker
+
+    def fed_s() -> float:
+        return sum(len(b) for b in list(tapped)) / 16000
+
+    # 1. Capturing the monitor: audio (the idle sink's silence) flows into the recognizer.
+    qtbot.waitUntil(lambda: c.state == "running", timeout=20_000)
+    qtbot.waitUntil(lambda: fed_s() > 0.3, timeout=int(capture.FIRST_CALLBACK_GRACE_S * 1000))
+    assert c.window.source.currentData() == MONITOR_KEY
+
+    # 2. The device disappears mid-stream: the loss is reported in the banner, the session stays on.
+    pulse.remove_sink()
+    qtbot.waitUntil(lambda: LOST in messages, timeout=int((capture.STALL_S + 3) * 1000))
+    qtbot.waitUntil(lambda: c.window.banner.text() == LOST and not c.window.banner.isHidden(), timeout=2000)
+    qtbot.wait(300)  # the worker drains what the ring buffer held before the loss
+    lost_at = fed_s()
+    assert c.state == "running", "the session is not ended by a lost device"
+    # Stay unplugged across two reopen attempts (RETRY_S apart), which find no device at all.
+    qtbot.waitUntil(lambda: len(retries) >= 2, timeout=int((3 * capture.RETRY_S + 2) * 1000))
+    qtbot.wait(200)  # let the second attempt finish failing
+    assert BACK not in messages, messages
+    assert fed_s() == lost_at, "no audio arrives while the device is gone"
+
+    # 3. A device with the same name comes back: the app reopens it by itself (retries every RETRY_S).
+    pulse.add_sink()
+
+    def back() -> None:
+        assert BACK in messages, f"the chosen source is reopened, not a fallback: {messages}"
+
+    qtbot.waitUntil(back, timeout=int((2 * capture.RETRY_S + 4) * 1000))
+    qtbot.waitUntil(lambda: c.window.banner.text() == BACK, timeout=2000)
+    assert c.window.source.currentData() == MONITOR_KEY
+    qtbot.waitUntil(lambda: fed_s() > lost_at + 0.2, timeout=int(capture.FIRST_CALLBACK_GRACE_S * 1000))
+    resumed_at = len(tapped)
+
+    # 4. Speech played into it is captioned by the same app instance.
+    levels: list[float] = []
+    c.worker.levelChanged.connect(levels.append)
+    player = pulse.play(speech_wav)
+    assert player.wait(timeout=15) == 0
+    qtbot.waitUntil(lambda: c.window.transcript.segments() != [], timeout=5000)
+    qtbot.wait(1500)  # lookahead + the segmenter's pause
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
+    qtbot.wait(200)
+
+    assert c.worker is worker_thread and c.worker.isRunning(), "no restart of the caption thread"
+    assert "idle" not in states, f"the input was never closed: {states}"
+    assert max(levels) > -30.0, "the replugged monitor carried the played audio"
+    shown = c.window.transcript.segments()
+    assert shown, "captions appeared after the device came back"
+    assert not any(s.gap for s in shown)
+    assert c.overlay.committed_text() == c.window.transcript.plain_text()
+
+    # The app captioned exactly what it captured (one continuous stream across the loss), and what
+    # it captured after the device came back is the file that was played.
+    fed = np.concatenate(tapped)
+    rec = StreamingRecognizer(load_model_folder(model_dir))
+    engine_ids = [t.id for t in transcribe_samples(rec, fed)]
+    assert [i for s in shown for i in s.token_ids] == engine_ids
+    lag, similarity = best_alignment(np.concatenate(tapped[resumed_at:]), load_audio(speech_wav, 16000))
+    print(f"after recovery the captured audio matches the played file at lag {lag / 16000:+.3f} s, "
+          f"similarity {similarity:.3f}; whole test {time.monotonic() - began:.1f} s")
+    assert similarity > 0.9
+
+
+def _capture_module() -> ModuleType:
+    try:
+        from captioner.audio import capture
+    except OSError:  # sounddevice raises this when the PortAudio library is missing
+        pytest.skip("PortAudio (libportaudio2) not installed")
+    return capture
+
+
+class _FakeStream:
+    """Stands in for ``sd.InputStream``: opens only while its device is "plugged in"."""
+
+    present: ClassVar[set[str | None]] = set()
+    opened: ClassVar[list[str | None]] = []
+
+    def __init__(self, device: int | None, samplerate: float, **_: Any) -> None:
+        self.device, self.samplerate, self.active = device, samplerate, False
+
+    def start(self) -> None:
+        name = os.environ.get("PULSE_SOURCE")
+        if name not in self.present:
+            raise RuntimeError("No such entity")
+        self.opened.append(name)
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def close(self) -> None:
+        pass
+
+
+def test_failed_fallback_attempt_keeps_the_chosen_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hermetic version of the bug the test above found: while *no* device exists, an attempt on the
+    default input fails; the chosen source must still be the one reopened when it comes back (it used
+    to be replaced by the default input for good)."""
+    capture = _capture_module()
+    from captioner.audio.devices import SourceInfo
+
+    monitor = SourceInfo(MONITOR_KEY, LABEL, "system", 3, f"{SINK}.monitor", 2, 48000.0)
+    default = SourceInfo("default", "Default microphone", "default", 1, None, 2, 44100.0)
+    listed: list[SourceInfo] = []
+    monkeypatch.setattr(capture, "find_source", lambda key: next((s for s in listed if s.key == key), None))
+    monkeypatch.setattr(capture, "rescan_portaudio", lambda: None)
+    monkeypatch.setattr(capture.sd, "InputStream", _FakeStream)
+    monkeypatch.setattr(_FakeStream, "present", {f"{SINK}.monitor"})
+    monkeypatch.setattr(_FakeStream, "opened", [])
+    monkeypatch.setattr(capture, "RETRY_S", 0.0)  # every poll while lost is a reopen attempt
+
+    cap = capture.DeviceCapture(monitor)
+    cap.open()
+    ring = cap.ring
+    _FakeStream.present = set()  # the sink and its monitor vanish; the stream dies
+    assert cap._stream is not None
+    cap._stream.active = False
+    assert cap.poll() == LOST
+    listed[:] = [default]  # only the default input is listed, and it cannot be opened either
+    assert cap.poll() is None
+    assert cap.lost and cap.label == LABEL and cap.ring is ring
+    _FakeStream.present = {f"{SINK}.monitor", None}  # the monitor is back (and the default works again)
+    listed[:] = [default, monitor]
+    assert cap.poll() == BACK
+    assert not cap.lost and cap.source == monitor and cap.ring is ring
+    assert _FakeStream.opened == [f"{SINK}.monitor", f"{SINK}.monitor"]
+    cap.close()
