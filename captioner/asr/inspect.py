@@ -7,6 +7,7 @@ meeting, with the same one-paragraph messages the app shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,65 +124,93 @@ class InspectReport:
 
 
 def inspect_model_folder(path: Path | str) -> InspectReport:
+    """Describe every graph and check each against the folder's spec.
+
+    Graphs are opened one at a time and released before the next, so inspecting the large model
+    (eight 456 MB encoders) costs the memory of one graph, not of all of them.
+    """
     folder_path = Path(path).expanduser()
+    try:
+        folder: ModelFolder | None = load_model_folder(folder_path)
+        verdict_error: ModelFolderError | None = None
+    except ModelFolderError as exc:
+        folder, verdict_error = None, exc
+    checks = _planned_checks(folder) if folder is not None else {}
     graphs: list[GraphInfo] = []
     errors: dict[str, str] = {}
-    sessions: dict[str, tuple[ort.InferenceSession, GraphInfo]] = {}
     if folder_path.is_dir():
         for graph_path in sorted(folder_path.glob("*.onnx")):
             try:
-                sessions[graph_path.name] = open_graph_for_inspection(graph_path)
-                graphs.append(sessions[graph_path.name][1])
+                session, info = open_graph_for_inspection(graph_path)
+                graphs.append(info)
+                if verdict_error is None and graph_path.name in checks:
+                    checks[graph_path.name](session, info)
             except ModelFolderError as exc:
-                errors[graph_path.name] = str(exc)
-    try:
-        folder = load_model_folder(folder_path)
-        _deep_check(folder, sessions)
-    except ModelFolderError as exc:
-        return InspectReport(folder_path, False, str(exc), None, graphs, errors)
+                if graph_path.name in checks or folder is None:
+                    verdict_error = verdict_error or exc
+                errors.setdefault(graph_path.name, str(exc))
+            finally:
+                session = None  # release this graph's weights before opening the next
+    if verdict_error is not None or folder is None:
+        message = str(verdict_error) if verdict_error else f"{folder_path} is not a model folder."
+        return InspectReport(folder_path, False, message, None, graphs, errors)
     spec = folder.spec
     summary = (f"{spec.name}: {', '.join(d.upper() for d in spec.decoders())} with lookahead "
                f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}; cache-aware streaming export.")
     return InspectReport(folder_path, True, summary, spec, graphs, errors)
 
 
-def _deep_check(folder: ModelFolder, sessions: dict[str, tuple[ort.InferenceSession, GraphInfo]]) -> None:
+GraphCheck = Callable[[ort.InferenceSession, GraphInfo], None]
+
+
+def _planned_checks(folder: ModelFolder) -> dict[str, GraphCheck]:
+    """What each graph the spec names must satisfy, keyed by file name."""
     spec = folder.spec
-
-    def graph(name: str) -> tuple[ort.InferenceSession, GraphInfo]:
-        if name not in sessions:
-            sessions[name] = open_graph_for_inspection(folder.file(name))
-        return sessions[name]
-
     expected_outputs = spec.vocab_size + 1
-    for streaming, ms in zip(spec.streaming, spec.lookaheads_ms(), strict=True):
-        for name, role in ((streaming.encoder_file, "cache-aware encoder"),
-                           (streaming.first_chunk_encoder_file, "cache-aware first-chunk encoder")):
-            if name is None:
-                continue
-            session, info = graph(name)
-            if info.kind is GraphKind.CACHELESS_ENCODER or info.kind is GraphKind.CACHELESS_CTC:
+    checks: dict[str, GraphCheck] = {}
+
+    def encoder_check(role: str, left: int, valid_out_len: int, ms: int) -> GraphCheck:
+        def check(session: ort.InferenceSession, info: GraphInfo) -> None:
+            if info.kind in (GraphKind.CACHELESS_ENCODER, GraphKind.CACHELESS_CTC):
                 raise ModelFolderError(f"{info.path} has no cache inputs.", CACHELESS_EXPORT_FIX)
             outputs = ENCODER_OUTPUTS if info.kind is GraphKind.CACHE_AWARE_ENCODER else ()
             require_signature(info, ENCODER_INPUTS, outputs, role)
-            _check_encoder_window(session, info, folder, streaming.last_channel_cache_size,
-                                  streaming.valid_out_len, ms, expected_outputs)
+            _check_encoder_window(session, info, folder, left, valid_out_len, ms, expected_outputs)
+        return check
+
+    for streaming, ms in zip(spec.streaming, spec.lookaheads_ms(), strict=True):
+        left, valid = streaming.last_channel_cache_size, streaming.valid_out_len
+        checks[streaming.encoder_file] = encoder_check("cache-aware encoder", left, valid, ms)
+        if streaming.first_chunk_encoder_file:
+            checks[streaming.first_chunk_encoder_file] = encoder_check(
+                "cache-aware first-chunk encoder", left, valid, ms)
+        if streaming.ctc_file and streaming.ctc_file != streaming.encoder_file:
+            checks[streaming.ctc_file] = encoder_check("cache-aware encoder + CTC", left, valid, ms)
+
     if spec.rnnt is not None:
-        session, info = graph(spec.rnnt.decoder_joint_file)
-        require_signature(info, DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS, "decoder_joint")
-        layers, hidden = spec.rnnt.pred_rnn_layers, spec.rnnt.pred_hidden
-        out = session.run(["outputs"], {
-            "encoder_outputs": np.zeros((1, spec.encoder.d_model, 1), np.float32),
-            "targets": np.full((1, 1), spec.blank_id, np.int32),
-            "target_length": np.ones(1, np.int32),
-            "input_states_1": np.zeros((layers, 1, hidden), np.float32),
-            "input_states_2": np.zeros((layers, 1, hidden), np.float32),
-        })[0]
-        _check_vocab(info, int(out.shape[-1]), expected_outputs, folder)
+        rnnt = spec.rnnt
+
+        def joint_check(session: ort.InferenceSession, info: GraphInfo) -> None:
+            require_signature(info, DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS, "decoder_joint")
+            states = np.zeros((rnnt.pred_rnn_layers, 1, rnnt.pred_hidden), np.float32)
+            out = session.run(["outputs"], {
+                "encoder_outputs": np.zeros((1, spec.encoder.d_model, 1), np.float32),
+                "targets": np.full((1, 1), spec.blank_id, np.int32),
+                "target_length": np.ones(1, np.int32),
+                "input_states_1": states,
+                "input_states_2": states,
+            })[0]
+            _check_vocab(info, int(out.shape[-1]), expected_outputs, folder)
+
+        checks[rnnt.decoder_joint_file] = joint_check
     if spec.ctc is not None and spec.ctc.head_file is not None:
-        session, info = graph(spec.ctc.head_file)
-        out = session.run(None, {info.inputs[0].name: np.zeros((1, spec.encoder.d_model, 2), np.float32)})[0]
-        _check_vocab(info, int(out.shape[-1]), expected_outputs, folder)
+
+        def head_check(session: ort.InferenceSession, info: GraphInfo) -> None:
+            out = session.run(None, {info.inputs[0].name: np.zeros((1, spec.encoder.d_model, 2), np.float32)})[0]
+            _check_vocab(info, int(out.shape[-1]), expected_outputs, folder)
+
+        checks[spec.ctc.head_file] = head_check
+    return checks
 
 
 def _check_encoder_window(session: ort.InferenceSession, info: GraphInfo, folder: ModelFolder, left: int,
