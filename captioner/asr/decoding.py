@@ -51,8 +51,9 @@ class RnntGreedyDecoder:
         """``encoded`` is ``[D, T]``; returns the tokens of these ``T`` frames."""
         tokens: list[RawToken] = []
         targets = np.empty((1, 1), dtype=np.int32)
-        for t in range(encoded.shape[1]):
-            frame = np.ascontiguousarray(encoded[None, :, t : t + 1])
+        frames = np.ascontiguousarray(encoded.T)[:, None, :, None]  # [T, 1, D, 1]: one copy per chunk
+        for t in range(frames.shape[0]):
+            frame = frames[t]
             for _ in range(self._max_symbols):
                 targets[0, 0] = self._last_token
                 logits, h, c = self._session.run(self._outputs, {

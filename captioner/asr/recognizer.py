@@ -114,6 +114,7 @@ class StreamingRecognizer:
             if not whole_ctc_graph:
                 assert spec.ctc is not None and spec.ctc.head_file is not None
                 self._ctc_head, _ = self._open(folder, spec.ctc.head_file, provider, threads)
+                self._ctc_head_input = self._ctc_head.get_inputs()[0].name
             self._ctc = CtcGreedyDecoder(spec.blank_id)
 
         self.tokenizer = Tokenizer(folder.tokenizer_model)
@@ -240,7 +241,7 @@ class StreamingRecognizer:
         else:
             assert self._ctc is not None
             if self._ctc_head is not None:
-                log_probs = self._ctc_head.run(None, {self._ctc_head.get_inputs()[0].name: encoded[None]})[0][0]
+                log_probs = self._ctc_head.run(None, {self._ctc_head_input: encoded[None]})[0][0]
             else:
                 log_probs = encoded
             self._encoder_frames += log_probs.shape[0]

@@ -40,15 +40,18 @@ class CaptionSegmenter:
         self._pause_s = pause_s
         self._max_line_s = max_line_s
         self._open: list[Token] = []
+        self._tentative = ""  # decoded text of _open, refreshed only when _open changes
 
     @property
     def tentative(self) -> str:
-        return self._decode([t.id for t in self._open]).strip()
+        return self._tentative
 
     def push(self, tokens: Iterable[Token], now_s: float) -> SegmenterUpdate:
         """Add new tokens; ``now_s`` is how far the stream has been decoded (commits after a pause)."""
         update = SegmenterUpdate()
+        tokens_seen = False
         for token in tokens:
+            tokens_seen = True
             if self._open and self._breaks_before(token):
                 update.committed.append(self._commit())
             self._open.append(token)
@@ -56,7 +59,9 @@ class CaptionSegmenter:
                 update.committed.append(self._commit())
         if self._open and now_s - self._open[-1].start_s >= self._pause_s:
             update.committed.append(self._commit())
-        update.tentative = self.tentative
+        if tokens_seen or update.committed:
+            self._tentative = self._decode([t.id for t in self._open]).strip()
+        update.tentative = self._tentative
         return update
 
     def flush(self) -> list[Segment]:
@@ -81,6 +86,7 @@ class CaptionSegmenter:
         segment = Segment(self._decode(ids).strip(), self._open[0].start_s, self._open[-1].start_s + self._frame_s,
                           ids)
         self._open = []
+        self._tentative = ""
         return segment
 
 
