@@ -36,6 +36,7 @@ IDLE_WAIT_S = 0.02
 STATS_EVERY_S = 0.5
 LEVEL_EVERY_S = 0.05
 SILENCE_DB = -90.0
+STATUS_REPEAT_S = 5.0  # the same status line at most this often
 
 InputFactory = Callable[[], AudioInput]
 
@@ -89,6 +90,7 @@ class InferenceWorker(QThread):
         self._next_level = 0.0
         self._tentative = ""
         self._waiting: tuple[Any, ...] | None = None  # a command taken off the queue while idling
+        self._last_status = ("", 0.0)  # (text, monotonic time) of the last status line emitted
         self.audio_tap: Callable[[np.ndarray], None] | None = None
         """Called (in this thread) with every 16 kHz block fed to the recognizer: tests, diagnostics."""
 
@@ -129,7 +131,10 @@ class InferenceWorker(QThread):
                     break
                 worked = self._step()
             except Exception as exc:  # keep the thread alive; a bug must not kill captions silently
-                self.statusMessage.emit(f"Internal error in the caption thread: {type(exc).__name__}: {exc}")
+                self._report(exc)
+                # A stream left mid-chunk or half-finished would fail on every chunk after this one.
+                with contextlib.suppress(Exception):
+                    self._restart_stream()
                 worked = False
             if not worked:
                 # Sleep until a command arrives or it is time to look at the audio again.
@@ -169,6 +174,19 @@ class InferenceWorker(QThread):
             elif name == "close":
                 self._end_session()
                 self._close_input()
+
+    def _status(self, text: str) -> None:
+        """Emit a status line; the same line again only after ``STATUS_REPEAT_S``, so a failure that
+        repeats on every chunk cannot flood the GUI thread with ~50 messages a second."""
+        now = time.monotonic()
+        last, at = self._last_status
+        if text == last and now - at < STATUS_REPEAT_S:
+            return
+        self._last_status = (text, now)
+        self.statusMessage.emit(text)
+
+    def _report(self, exc: Exception) -> None:
+        self._status(f"Internal error in the caption thread: {type(exc).__name__}: {exc}")
 
     def _set_state(self, state: str) -> None:
         if state != self._state:
@@ -259,13 +277,25 @@ class InferenceWorker(QThread):
         self._timeline.clear()
 
     def _flush(self) -> None:
-        """Commit every word decoded so far: recognizer tail, then the segmenter's open line."""
+        """Commit every word decoded so far: recognizer tail, then the segmenter's open line.
+
+        If the recognizer fails on the tail, that tail is lost but the words before it are still
+        committed, the command that flushed (pause, model switch, skip) still completes, and the
+        stream is restarted: a finished stream refuses every later chunk, so captions would stop.
+        """
         if self._rec is None or self._seg is None or self._state not in ("running", "paused"):
             return
-        tokens = self._rec.finish() if self._rec.audio_seconds > 0 else []  # nothing fed: nothing to flush
-        update = self._seg.push(tokens, self._offset + self._rec.decoded_seconds)
-        self._publish(update.committed + self._seg.flush(), "", tokens)
-        self._restart_stream()
+        try:
+            tokens: list[Token] = []
+            try:
+                if self._rec.audio_seconds > 0:  # nothing fed: nothing to flush
+                    tokens = self._rec.finish()
+            except Exception as exc:
+                self._report(exc)
+            update = self._seg.push(tokens, self._offset + self._rec.decoded_seconds)
+            self._publish(update.committed + self._seg.flush(), "", tokens)
+        finally:
+            self._restart_stream()
 
     # -- the loop body -------------------------------------------------------------------------------
     def _step(self) -> bool:
@@ -274,7 +304,7 @@ class InferenceWorker(QThread):
             return False
         message = src.poll()
         if message:
-            self.statusMessage.emit(message)
+            self._status(message)
         if id(src.ring) != self._ring_id:  # device came back with a different format
             self._flush()  # commit what the old stream decoded first: a reconnect never loses words
             self._bind_ring()

@@ -176,3 +176,77 @@ def test_format_change_on_reconnect_commits_decoded_words(worker: InferenceWorke
     assert expected, "the fixture model emits tokens for this audio"
     qtbot.waitUntil(lambda: sum(len(s.token_ids) for s in segments) >= len(expected), timeout=5000)
     assert [i for s in segments for i in s.token_ids] == expected
+
+
+def _fail_once(rec: object, when_final: bool, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Make the recognizer's next step with ``final == when_final`` raise, as ONNX Runtime might."""
+    real = rec._run  # type: ignore[attr-defined]
+    failed: list[bool] = []
+
+    def run(final: bool) -> object:
+        if final == when_final and not failed:
+            failed.append(True)
+            raise RuntimeError("ONNX Runtime failed")
+        return real(final)
+
+    monkeypatch.setattr(rec, "_run", run)
+    return failed
+
+
+def _feed(src: FakeInput, audio: np.ndarray, qtbot: QtBot, block: int = 4800) -> None:
+    for i in range(0, len(audio), block):
+        src.ring.write(audio[i : i + block])
+        qtbot.wait(5)
+    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=10_000)
+
+
+def test_failed_flush_restarts_the_stream(worker: InferenceWorker, speech_wav: Path, qtbot: QtBot,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """``finish`` failing on pause used to leave a finished stream: the pause never happened, every
+    later chunk failed ("stream has finished") and an error line was emitted ~50 times a second."""
+    src = FakeInput()
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
+    segments: list[Segment] = []
+    worker.segmentCommitted.connect(segments.append)
+    messages: list[str] = []
+    worker.statusMessage.connect(messages.append)
+    worker.start_captioning(lambda: src)
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
+    assert worker._rec is not None
+    failed = _fail_once(worker._rec, True, monkeypatch)
+    audio = _speech(speech_wav)
+    _feed(src, audio, qtbot)
+    worker.pause()
+    qtbot.waitUntil(lambda: states[-1:] == ["paused"], timeout=5000)
+    assert failed, "the tail really failed"
+    worker.resume()
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
+    before = len(segments)
+    _feed(src, audio, qtbot)
+    worker.stop_captioning()
+    qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
+    qtbot.wait(100)
+    assert any(s.text and not s.gap for s in segments[before:]), "captions go on after the failure"
+    assert [m for m in messages if "RuntimeError" in m] == [
+        "Internal error in the caption thread: RuntimeError: ONNX Runtime failed"]
+
+
+def test_repeated_error_is_reported_at_most_every_few_seconds(worker: InferenceWorker, speech_wav: Path,
+                                                              qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = FakeInput()
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
+    messages: list[str] = []
+    worker.statusMessage.connect(messages.append)
+    worker.start_captioning(lambda: src)
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
+
+    def broken(final: bool) -> object:
+        raise RuntimeError("no GPU memory")
+
+    monkeypatch.setattr(worker._rec, "_run", broken)  # every chunk fails
+    _feed(src, _speech(speech_wav)[: 48000], qtbot, block=2400)  # 1 s in 20 blocks, each one failing
+    qtbot.wait(100)
+    assert messages == ["Internal error in the caption thread: RuntimeError: no GPU memory"]
+
