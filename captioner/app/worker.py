@@ -3,7 +3,9 @@
 One long-lived ``QThread`` owns the audio input and the recognizer, so the GUI thread never waits
 on audio or ONNX Runtime. The GUI talks to it only through a command queue and listens to typed
 signals (queued across threads by Qt). It never drifts: if it falls more than ``MAX_BEHIND_S``
-behind the audio it skips to the newest audio and commits a gap segment saying so.
+behind the audio it skips to the newest audio and commits a gap segment saying so. Audio that never
+reached it (ring-buffer overruns, a device outage: the ring buffer's holes) is a gap too, and the
+stream clock moves past every gap, so caption times stay on wall-clock time.
 """
 
 # ruff: noqa: N815  (Qt signal names are camelCase)
@@ -11,6 +13,7 @@ behind the audio it skips to the newest audio and commits a gap segment saying s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import queue
 import time
@@ -245,6 +248,7 @@ class InferenceWorker(QThread):
         self._skipped_s = 0.0
         if not fresh_input:  # audio heard before Start only fed the level meter: never caption it
             self._input.ring.skip(self._input.ring.available())
+            self._input.ring.take_missing()
         self._restart_stream()
         self._set_state("running")
 
@@ -313,7 +317,9 @@ class InferenceWorker(QThread):
         rate = src.sample_rate
         if self._state in ("monitoring", "paused"):
             block = ring.read()
-            self._t += len(block) / rate if self._state == "paused" else 0.0
+            missing = ring.take_missing()
+            if self._state == "paused":  # the session clock runs on through a pause, holes included
+                self._t += (len(block) + missing) / rate
             self._emit_level(block)
             self._maybe_stats(ring.available() / rate)
             return False
@@ -321,8 +327,18 @@ class InferenceWorker(QThread):
             return False
         available = ring.available()
         if available / rate > MAX_BEHIND_S:
-            self._skip_ahead(available - int(KEEP_AFTER_SKIP_S * rate), rate)
-        block = ring.read(int(MAX_CHUNK_S * rate))
+            skip = available - int(KEEP_AFTER_SKIP_S * rate)
+            if ring.holes:  # overruns that made it fall behind sit at the end: one gap covers them too
+                skip = max(skip, ring.holes[-1][0] - ring.frames_read)
+            self._skip_ahead(skip, rate)
+        hole = ring.next_hole()
+        if hole is not None and hole <= ring.frames_read:  # reached audio that never arrived
+            self._skip_ahead(0, rate)
+            hole = ring.next_hole()
+        limit = int(MAX_CHUNK_S * rate)
+        if hole is not None:
+            limit = min(limit, hole - ring.frames_read)  # stop at the hole; the next step marks it
+        block = ring.read(limit)
         if len(block) == 0:
             if src.finished:
                 self._flush()
@@ -349,14 +365,23 @@ class InferenceWorker(QThread):
         return True
 
     def _skip_ahead(self, frames: int, rate: float) -> None:
-        """Drop ``frames`` of backlog; commit what was decoded and a gap segment marking the hole."""
+        """Drop ``frames`` of backlog; commit what was decoded and a gap segment marking the hole.
+
+        The holes reached on the way (audio dropped or never delivered) are part of the gap: the
+        stream clock moves past them as well, so the captions after it keep wall-clock times.
+        """
         assert self._input is not None and self._seg is not None
         self._flush()
         start = self._t
-        skipped = self._input.ring.skip(frames) / rate
-        self._t += skipped
+        ring = self._input.ring
+        skipped = ring.skip(frames) / rate
+        missing = ring.take_missing() / rate
+        self._t += skipped + missing
         self._skipped_s += skipped
-        self._publish(self._seg.mark_gap(start, self._t), "", [])
+        committed = self._seg.mark_gap(start, self._t)
+        if not skipped:  # nothing was skipped to catch up: audio is missing (device outage, overrun)
+            committed[-1] = dataclasses.replace(committed[-1], text=f"[{missing:.1f} s of audio missing]")
+        self._publish(committed, "", [])
         self._restart_stream()
 
     def _publish(self, committed: list[Segment], tentative: str, tokens: list[Token]) -> None:

@@ -55,6 +55,8 @@ class DeviceCapture:
         self._next_retry = 0.0
         self._last_callback = 0.0
         self._opened_at = 0.0
+        self._last_audio = 0.0  # monotonic time of the newest frame before the device was lost
+        self._resuming = False  # reopened after a loss: the first block records the outage
 
     @property
     def finished(self) -> bool:
@@ -65,9 +67,16 @@ class DeviceCapture:
         return self._lost_since is not None
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: sd.CallbackFlags) -> None:
-        # Real-time thread: copy and count, nothing else.
+        # Real-time thread: copy and count (once after a reopen, note the outage), nothing else.
         if status.input_overflow:
             self.device_overflows += 1
+        if self._resuming:
+            # The outage lasts until this block's first frame, not until the reopen: a sound server
+            # can take over a second to deliver audio, and what it did not capture never arrives.
+            self._resuming = False
+            rate = self.source.sample_rate
+            first_frame = time.monotonic() - frames / rate
+            self.ring.add_hole(round((first_frame - self._last_audio) * rate))
         self.ring.write(indata)
         self._last_callback = self.ring.last_write_monotonic
 
@@ -116,6 +125,7 @@ class DeviceCapture:
                 return None
             self.close()
             self._lost_since = now
+            self._last_audio = self._last_callback or self._opened_at
             self._next_retry = now + RETRY_S
             return (f"The audio source “{self.label}” stopped delivering audio (unplugged?). "
                     "Waiting for it to come back…")
@@ -132,10 +142,14 @@ class DeviceCapture:
         self.source = source
         if source.sample_rate != self.sample_rate or source.channels != self.ring.channels:
             self.ring = RingBuffer(int(self._ring_seconds * source.sample_rate), source.channels)
+        # The outage becomes a hole in the stream where the new audio begins (see _callback), so the
+        # worker marks the gap and caption times stay on wall-clock time.
+        self._resuming = True
         try:
             self.open()
         except AudioInputError:
             self.source, self.ring = kept
+            self._resuming = False
             return None
         self.label = source.label
         self._lost_since = None

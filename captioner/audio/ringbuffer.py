@@ -6,11 +6,16 @@ two cursors are plain Python ints owned by one side each; under the GIL a single
 atomic, and the producer publishes ``_written`` only after the copy, so the consumer never sees a
 half-written block. When the consumer falls behind, new frames are dropped and counted rather than
 overwriting unread ones, which would need the producer to touch the consumer's cursor.
+
+Where audio is missing from the stream (frames dropped by an overrun, a device outage) the producer
+records a *hole* at that frame position, so the consumer can keep its stream clock on wall-clock
+time and mark the gap exactly where it happened.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +37,9 @@ class RingBuffer:
         self.overrun_frames = 0  # producer-owned: frames dropped because the buffer was full
         self.overrun_events = 0
         self.last_write_monotonic = 0.0  # producer-owned: when the newest frame arrived
+        self.holes: deque[tuple[int, int]] = deque()
+        """(frame position, frames missing there), oldest first: appended by the producer, popped by
+        the consumer (``take_missing``). deque append/popleft are thread-safe."""
 
     # -- producer side (audio callback): copies only, never waits ---------------------------------
     def write(self, block: Float32Array) -> int:
@@ -41,6 +49,9 @@ class RingBuffer:
         if n > free:
             self.overrun_frames += n - free
             self.overrun_events += 1
+            # The dropped frames come after the stored ones; recorded before those are published,
+            # so the consumer never reads past a hole without seeing it.
+            self.holes.append((self._written + free, n - free))
             n = free
         if n > 0:
             start = self._written % self.capacity
@@ -51,6 +62,11 @@ class RingBuffer:
             self._written += n  # publish after the copy
         self.last_write_monotonic = time.monotonic()
         return n
+
+    def add_hole(self, frames: int) -> None:
+        """Producer side: record ``frames`` of audio missing before the next frame written (an outage)."""
+        if frames > 0:
+            self.holes.append((self._written, frames))
 
     # -- consumer side (worker thread) --------------------------------------------------------------
     @property
@@ -80,6 +96,18 @@ class RingBuffer:
                 out[first:] = self._buf[: n - first]
             self._read += n  # release the space only after copying out
         return out
+
+    def next_hole(self) -> int | None:
+        """Frame position of the oldest hole not yet taken, or None."""
+        holes = self.holes
+        return holes[0][0] if holes else None
+
+    def take_missing(self) -> int:
+        """Pop the holes the reader has reached (position <= frames read); returns the frames missing."""
+        missing = 0
+        while self.holes and self.holes[0][0] <= self._read:
+            missing += self.holes.popleft()[1]
+        return missing
 
     def skip(self, frames: int) -> int:
         """Drop up to ``frames`` unread frames (skipping ahead, or discarding audio while paused)."""

@@ -1,4 +1,4 @@
-"""The SPSC ring buffer: order preserved across wrap-around, overruns dropped and counted."""
+"""The SPSC ring buffer: order preserved across wrap-around, overruns dropped, counted and placed."""
 
 from __future__ import annotations
 
@@ -34,6 +34,19 @@ def test_overrun_drops_newest_and_counts() -> None:
     assert ring.write(_ramp(6, 5, 1)) == 2
     assert ring.overrun_frames == 3 and ring.overrun_events == 1
     np.testing.assert_array_equal(ring.read()[:, 0], np.arange(8, dtype=np.float32))
+
+
+def test_overrun_and_outage_leave_holes_where_audio_is_missing() -> None:
+    ring = RingBuffer(8, 1)
+    ring.write(_ramp(0, 6, 1))
+    ring.write(_ramp(6, 5, 1))  # 2 stored, 3 dropped after frame 8
+    assert ring.next_hole() == 8 and ring.take_missing() == 0  # not reached yet
+    assert len(ring.read(5)) == 5
+    ring.add_hole(0)  # nothing missing: no hole
+    assert list(ring.holes) == [(8, 3)]
+    assert len(ring.read()) == 3
+    ring.add_hole(10)  # a device outage right after the overrun
+    assert ring.take_missing() == 13 and ring.next_hole() is None
 
 
 def test_partial_read_and_skip() -> None:

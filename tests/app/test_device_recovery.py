@@ -3,7 +3,8 @@
 The app captures the monitor of the private PulseAudio server's null sink through its real capture
 path (sounddevice → ALSA ``pulse`` plugin). The test unloads the sink mid-stream, as unplugging a
 headset removes its sink, checks the banner the user sees, loads a sink with the same name again and
-plays speech into it: the same app instance (same worker, same session) must caption it.
+plays speech into it: the same app instance (same worker, same session) must caption it, with the
+outage marked as a gap and caption times still on wall-clock time.
 
 Skipped where PulseAudio or PortAudio is not installed, like test_real_device.py.
 """
@@ -22,6 +23,7 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from captioner.app.settings import AppSettings, save_settings
+from captioner.app.worker import Stats
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from captioner.audiofile import load_audio
@@ -55,11 +57,20 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
                   QSettings(str(settings_file), QSettings.Format.IniFormat))
     c: CaptionerController = controller_factory("--autostart")
     tapped: list[np.ndarray] = []
-    c.worker.audio_tap = tapped.append  # runs in the worker thread; list.append is atomic
+    first_fed: list[float] = []  # when the first audio of the session reached the recognizer
+
+    def tap(block: np.ndarray) -> None:  # runs in the worker thread; list.append is atomic
+        if not first_fed:
+            first_fed.append(time.monotonic() - len(block) / 16000)
+        tapped.append(block)
+
+    c.worker.audio_tap = tap
     messages: list[str] = []
     c.worker.statusMessage.connect(messages.append)
     states: list[str] = []
     c.worker.stateChanged.connect(states.append)
+    stats: list[tuple[float, Stats]] = []  # (when received, stats)
+    c.worker.statsUpdated.connect(lambda st: stats.append((time.monotonic(), st)))
     worker_thread = c.worker
 
     def fed_s() -> float:
@@ -71,11 +82,13 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     assert c.window.source.currentData() == MONITOR_KEY
 
     # 2. The device disappears mid-stream: the loss is reported in the banner, the session stays on.
+    removed_at = time.monotonic()
     pulse.remove_sink()
     qtbot.waitUntil(lambda: LOST in messages, timeout=int((capture.STALL_S + 3) * 1000))
     qtbot.waitUntil(lambda: c.window.banner.text() == LOST and not c.window.banner.isHidden(), timeout=2000)
     qtbot.wait(300)  # the worker drains what the ring buffer held before the loss
     lost_at = fed_s()
+    lost_blocks = len(tapped)
     assert c.state == "running", "the session is not ended by a lost device"
     # Stay unplugged across two reopen attempts (RETRY_S apart), which find no device at all.
     qtbot.waitUntil(lambda: len(retries) >= 2, timeout=int((3 * capture.RETRY_S + 2) * 1000))
@@ -84,12 +97,14 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     assert fed_s() == lost_at, "no audio arrives while the device is gone"
 
     # 3. A device with the same name comes back: the app reopens it by itself (retries every RETRY_S).
+    added_at = time.monotonic()
     pulse.add_sink()
 
     def back() -> None:
         assert BACK in messages, f"the chosen source is reopened, not a fallback: {messages}"
 
     qtbot.waitUntil(back, timeout=int((2 * capture.RETRY_S + 4) * 1000))
+    back_at = time.monotonic()
     qtbot.waitUntil(lambda: c.window.banner.text() == BACK, timeout=2000)
     assert c.window.source.currentData() == MONITOR_KEY
     qtbot.waitUntil(lambda: fed_s() > lost_at + 0.2, timeout=int(capture.FIRST_CALLBACK_GRACE_S * 1000))
@@ -102,6 +117,10 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     assert player.wait(timeout=15) == 0
     qtbot.waitUntil(lambda: c.window.transcript.segments() != [], timeout=5000)
     qtbot.wait(1500)  # lookahead + the segmenter's pause
+    received, last = stats[-1]
+    # The stream clock counted the outage: session time is wall-clock time since the first audio.
+    clock_error = last.audio_s + last.behind_s - (received - first_fed[0])
+    assert abs(clock_error) < 0.5, (last, received - first_fed[0])
     c.stop()
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
     qtbot.wait(200)
@@ -110,19 +129,24 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     assert "idle" not in states, f"the input was never closed: {states}"
     assert max(levels) > -30.0, "the replugged monitor carried the played audio"
     shown = c.window.transcript.segments()
-    assert shown, "captions appeared after the device came back"
-    assert not any(s.gap for s in shown)
+    assert any(not s.gap for s in shown), "captions appeared after the device came back"
+    gaps = [s for s in shown if s.gap]
+    assert len(gaps) == 1 and gaps[0].text.endswith("s of audio missing]"), gaps
+    assert added_at - removed_at - 0.5 < gaps[0].end_s - gaps[0].start_s < back_at - removed_at + 0.5
     assert c.overlay.committed_text() == c.window.transcript.plain_text()
 
-    # The app captioned exactly what it captured (one continuous stream across the loss), and what
-    # it captured after the device came back is the file that was played.
-    fed = np.concatenate(tapped)
+    # The app captioned exactly what it captured (a stream before the loss and one after the gap:
+    # the words before the loss are committed), and what it captured after the device came back is
+    # the file that was played.
     rec = StreamingRecognizer(load_model_folder(model_dir))
-    engine_ids = [t.id for t in transcribe_samples(rec, fed)]
+    engine_ids = [t.id for t in transcribe_samples(rec, np.concatenate(tapped[:lost_blocks]))]
+    rec.reset()
+    engine_ids += [t.id for t in transcribe_samples(rec, np.concatenate(tapped[lost_blocks:]))]
     assert [i for s in shown for i in s.token_ids] == engine_ids
     lag, similarity = best_alignment(np.concatenate(tapped[resumed_at:]), load_audio(speech_wav, 16000))
     print(f"after recovery the captured audio matches the played file at lag {lag / 16000:+.3f} s, "
-          f"similarity {similarity:.3f}; whole test {time.monotonic() - began:.1f} s")
+          f"similarity {similarity:.3f}; session clock off wall-clock time by {clock_error:+.3f} s; "
+          f"whole test {time.monotonic() - began:.1f} s")
     assert similarity > 0.9
 
 
@@ -189,4 +213,40 @@ def test_failed_fallback_attempt_keeps_the_chosen_source(monkeypatch: pytest.Mon
     assert cap.poll() == BACK
     assert not cap.lost and cap.source == monitor and cap.ring is ring
     assert _FakeStream.opened == [f"{SINK}.monitor", f"{SINK}.monitor"]
+    cap.close()
+
+
+def test_outage_leaves_a_hole_as_long_as_the_silence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The time without audio becomes a hole in the ring buffer right where the new audio starts, so
+    the worker can mark the gap and keep caption times on wall-clock time. It lasts until the first
+    new frame: the sound server may deliver the reopened stream's first block only a second later."""
+    capture = _capture_module()
+    from captioner.audio.devices import SourceInfo
+
+    monitor = SourceInfo(MONITOR_KEY, LABEL, "system", 3, f"{SINK}.monitor", 2, 48000.0)
+    monkeypatch.setattr(capture, "find_source", lambda key: monitor if key == MONITOR_KEY else None)
+    monkeypatch.setattr(capture, "rescan_portaudio", lambda: None)
+    monkeypatch.setattr(capture.sd, "InputStream", _FakeStream)
+    monkeypatch.setattr(_FakeStream, "present", {f"{SINK}.monitor"})
+    monkeypatch.setattr(_FakeStream, "opened", [])
+    monkeypatch.setattr(capture, "RETRY_S", 0.0)
+
+    cap = capture.DeviceCapture(monitor)
+    cap.open()
+    block = np.zeros((960, 2), np.float32)
+    for _ in range(5):  # 100 ms heard
+        cap._callback(block, 960, None, capture.sd.CallbackFlags())
+    heard = cap.ring.frames_written
+    assert cap._stream is not None
+    cap._stream.active = False
+    assert cap.poll() == LOST
+    time.sleep(0.3)
+    assert cap.poll() == BACK
+    time.sleep(0.2)
+    assert not cap.ring.holes
+    cap._callback(block, 960, None, capture.sd.CallbackFlags())  # the first block after the outage
+    assert len(cap.ring.holes) == 1
+    position, frames = cap.ring.holes[0]
+    assert position == heard
+    assert 0.48 <= frames / 48000 < 0.6
     cap.close()

@@ -250,3 +250,45 @@ def test_repeated_error_is_reported_at_most_every_few_seconds(worker: InferenceW
     qtbot.wait(100)
     assert messages == ["Internal error in the caption thread: RuntimeError: no GPU memory"]
 
+
+@pytest.mark.parametrize("cause", ["overrun", "outage"])
+def test_missing_audio_moves_the_stream_clock(worker: InferenceWorker, model_dir: Path, speech_wav: Path,
+                                              qtbot: QtBot, cause: str) -> None:
+    """Audio dropped by a ring-buffer overrun, or never delivered during a device outage, is a gap:
+    the captions after it are timed as if that audio had been heard (wall-clock time)."""
+    from captioner.asr.model_folder import load_model_folder
+    from captioner.asr.recognizer import StreamingRecognizer
+    from captioner.audio.resample import StreamResampler
+
+    rate = 16000
+    src = FakeInput(rate=rate, channels=1, seconds=8.0)
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
+    segments: list[Segment] = []
+    worker.segmentCommitted.connect(segments.append)
+    worker.start_captioning(lambda: src)
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
+    src.ring.write(np.zeros((rate // 2, 1), np.float32))  # 0.5 s heard
+    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=5000)
+    if cause == "overrun":  # the worker stalled while 11 s arrived: 8 s fit, 3 s are dropped
+        assert src.ring.write(np.zeros((11 * rate, 1), np.float32)) == 8 * rate
+    else:  # the device was gone for 11 s
+        src.ring.add_hole(11 * rate)
+    qtbot.waitUntil(lambda: any(s.gap for s in segments), timeout=5000)  # before more audio is dropped
+    data, sr = sf.read(str(speech_wav), dtype="float32", always_2d=True)
+    speech = StreamResampler(sr, rate).process(data[:, 0], last=True)
+    _feed(src, speech[:, None], qtbot, block=1600)
+    worker.stop_captioning()
+    qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
+    qtbot.wait(100)
+
+    gaps = [s for s in segments if s.gap]
+    assert len(gaps) == 1
+    assert gaps[0].start_s == pytest.approx(0.5, abs=0.01) and gaps[0].end_s == pytest.approx(11.5, abs=0.01)
+    assert gaps[0].text == ("[11.0 s skipped to catch up]" if cause == "overrun" else "[11.0 s of audio missing]")
+    spoken = [s for s in segments if not s.gap and s.start_s >= gaps[0].end_s]
+    engine = StreamingRecognizer(load_model_folder(model_dir), provider="cpu")
+    tokens = engine.accept(speech) + engine.finish()
+    assert spoken and tokens
+    assert [i for s in spoken for i in s.token_ids] == [t.id for t in tokens]
+    assert spoken[0].start_s == pytest.approx(11.5 + tokens[0].start_s, abs=0.01)
