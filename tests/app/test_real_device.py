@@ -64,3 +64,28 @@ def test_app_captions_what_the_speakers_play(qtbot: QtBot, pulse: PulseServer, c
     print(f"captured audio matches the played file at lag {lag / 16000:+.3f} s, similarity {similarity:.3f}")
     assert similarity > 0.9
 
+
+
+def test_capture_calls_back_with_20_ms_blocks(pulse: PulseServer, qtbot: QtBot) -> None:
+    """With ``latency="low"`` alone PortAudio may run the Python callback every few milliseconds."""
+    from captioner.audio.capture import DeviceCapture, block_frames
+    from captioner.audio.devices import find_source
+
+    assert (block_frames(48000), block_frames(44100), block_frames(16000)) == (960, 882, 320)
+    source = find_source(MONITOR_KEY)
+    assert source is not None
+    cap = DeviceCapture(source)
+    sizes: list[int] = []
+    real = cap._callback
+
+    def callback(indata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+        sizes.append(frames)
+        real(indata, frames, time_info, status)  # type: ignore[arg-type]
+
+    cap._callback = callback  # type: ignore[method-assign]
+    cap.open()
+    try:
+        qtbot.waitUntil(lambda: len(sizes) >= 10, timeout=5000)
+    finally:
+        cap.close()
+    assert set(sizes) == {block_frames(cap.sample_rate)}
