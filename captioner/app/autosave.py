@@ -3,6 +3,10 @@
 Two append-only files per session under the user data directory: ``.txt`` for people
 (``[hh:mm:ss] text`` lines) and ``.jsonl`` for tools (one segment per line, plus the open
 tentative line at most once a second), so a crash loses at most about a second of captions.
+
+Each line is flushed to the OS at once (an app crash loses nothing written), but ``fsync`` (which
+can take tens of milliseconds on a busy disk, and this runs on the GUI thread) happens at most once
+per ``SYNC_EVERY_S`` and on ``close``; only a power cut can lose that last second.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from PySide6.QtCore import QTimer
+
 from captioner.asr.segmenter import Segment
 
 TENTATIVE_EVERY_S = 1.0
+SYNC_EVERY_S = 1.0
 
 
 def clock(seconds: float) -> str:
@@ -36,6 +43,10 @@ class SessionLog:
         self._txt: TextIO | None = self.txt_path.open("a", encoding="utf-8")
         self._jsonl: TextIO | None = self.jsonl_path.open("a", encoding="utf-8")
         self._next_tentative = 0.0
+        self._sync_timer = QTimer()
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(int(SYNC_EVERY_S * 1000))
+        self._sync_timer.timeout.connect(self.sync)
         self._write_json({"session": started.isoformat(timespec="seconds")})
 
     def add(self, segment: Segment) -> None:
@@ -57,10 +68,24 @@ class SessionLog:
             return
         self._jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._jsonl.flush()
-        os.fsync(self._jsonl.fileno())
+        self._sync_soon()
 
-    def close(self) -> None:
+    def _sync_soon(self) -> None:
+        if not self._sync_timer.isActive():
+            self._sync_timer.start()
+
+    def sync(self) -> None:
+        """Force what was written to disk (both files)."""
+        self._sync_timer.stop()
         for f in (self._txt, self._jsonl):
             if f is not None:
-                f.close()
-        self._txt = self._jsonl = None
+                os.fsync(f.fileno())
+
+    def close(self) -> None:
+        try:
+            self.sync()
+        finally:
+            for f in (self._txt, self._jsonl):
+                if f is not None:
+                    f.close()
+            self._txt = self._jsonl = None
