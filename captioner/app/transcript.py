@@ -1,7 +1,9 @@
 """The live transcript: timestamped committed lines, the tentative line under them, search and copy.
 
 Only ever appends (committed text never changes), and follows the newest line unless the user has
-scrolled up to read, so scrollback is not yanked away mid-sentence.
+scrolled up to read, so scrollback is not yanked away mid-sentence. While a search is active, an
+appended line is searched on its own: rescanning the whole transcript on every line would grow
+costlier the longer the meeting runs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from captioner.app.autosave import clock
 from captioner.app.qt_util import tool_button
 from captioner.asr.segmenter import Segment
 
+MAX_HIGHLIGHTS = 5000
+
 
 class TranscriptView(QWidget):
     """Holds the session's segments (the source of truth for export) and shows them."""
@@ -31,6 +35,7 @@ class TranscriptView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._segments: list[Segment] = []
+        self._selections: list[QTextEdit.ExtraSelection] = []  # search matches, in document order
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("Transcript")
         self.text.setReadOnly(True)
@@ -92,11 +97,12 @@ class TranscriptView(QWidget):
         body = html.escape(segment.text)
         if segment.gap:
             body = f'<i style="color:#b45309">{body}</i>'
+        end = self.text.document().characterCount() - 1  # where the text so far ends
         self.text.appendHtml(stamp + body)
         if follow:
             bar.setValue(bar.maximum())
         if self.search.text():
-            self._highlight(self.search.text())
+            self._add_matches(self.search.text(), end)
 
     def set_tentative(self, text: str) -> None:
         self.tentative.setText(text)
@@ -105,6 +111,7 @@ class TranscriptView(QWidget):
         self._segments.clear()
         self.text.clear()
         self.tentative.clear()
+        self._highlight(self.search.text())
 
     def transcript_with_times(self) -> str:
         return "".join(f"[{clock(s.start_s)}] {s.text}\n" for s in self._segments)
@@ -130,17 +137,25 @@ class TranscriptView(QWidget):
         return self.text.find(needle, flags)
 
     def _highlight(self, needle: str) -> None:
-        selections: list[QTextEdit.ExtraSelection] = []
+        """Highlight every match of a new search text (the whole transcript is searched)."""
+        self._selections = []
+        self._add_matches(needle, 0)
+
+    def _add_matches(self, needle: str, position: int) -> None:
+        """Add the matches from ``position`` on to the highlighted ones."""
+        found = len(self._selections)
         if needle:
             fmt = QTextCharFormat()
             fmt.setBackground(QColor("#fde68a"))
             doc = self.text.document()
-            cursor = doc.find(needle)
-            while not cursor.isNull() and len(selections) < 5000:
+            cursor = doc.find(needle, position)
+            while not cursor.isNull() and len(self._selections) < MAX_HIGHLIGHTS:
+                cursor.setKeepPositionOnInsert(True)  # a match that ends the text must not grow with it
                 sel = QTextEdit.ExtraSelection()
                 sel.cursor = cursor
                 sel.format = fmt
-                selections.append(sel)
+                self._selections.append(sel)
                 cursor = doc.find(needle, cursor)
-        self.text.setExtraSelections(selections)
-        self.matches.setText(f"{len(selections)} found" if needle else "")
+        if position == 0 or len(self._selections) > found:
+            self.text.setExtraSelections(self._selections)
+        self.matches.setText(f"{len(self._selections)} found" if needle else "")

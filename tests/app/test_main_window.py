@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtGui import QGuiApplication
+import pytest
+from PySide6.QtGui import QGuiApplication, QTextCursor, QTextDocument
 from pytestqt.qtbot import QtBot
 
 from captioner.app.engine import ModelInfo
@@ -86,3 +87,35 @@ def test_export_all_formats(tmp_path: Path) -> None:
     data = json.loads(export_to(tmp_path / "a.json", SEGMENTS, "json", model="tiny").read_text())
     assert data["text"] == "hello there general kenobi" and data["model"] == "tiny"
     assert [s["gap"] for s in data["segments"]] == [False, True, False]
+
+
+def test_search_highlights_follow_appended_lines(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An appended line is searched on its own, not the whole transcript, and highlights stay right."""
+    t = _window(qtbot).transcript
+    t.add_segment(Segment("kenobi was here first", 0.0, 1.0))
+    t.search.setText("kenobi")
+    for i in range(1, 200):
+        t.add_segment(Segment(f"line {i}: general kenobi" if i % 2 else f"line {i}: nothing", i, i + 1))
+    searched: list[int] = []
+    real_find = QTextDocument.find
+
+    def find(doc: QTextDocument, *args: object) -> QTextCursor:  # the real find, counted
+        searched.append(1)
+        return real_find(doc, *args)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(QTextDocument, "find", find)
+    t.add_segment(Segment("Kenobi, kenobi!", 200, 201))
+    assert len(searched) <= 3, "only the new line is searched"
+    monkeypatch.undo()
+
+    shown = [(s.cursor.selectionStart(), s.cursor.selectedText()) for s in t.text.extraSelections()]
+    assert t.matches.text() == f"{len(shown)} found" == "103 found"
+    assert [m for m in shown if m[1].lower() != "kenobi"] == []
+    t.search.setText("")
+    assert t.text.extraSelections() == [] and t.matches.text() == ""
+    t.search.setText("kenobi")  # a fresh search of the whole transcript finds the same matches
+    assert [(s.cursor.selectionStart(), s.cursor.selectedText()) for s in t.text.extraSelections()] == shown
+    t.clear()
+    assert t.text.extraSelections() == [] and t.matches.text() == "0 found"
+    t.add_segment(Segment("kenobi again", 0.0, 1.0))
+    assert t.matches.text() == "1 found"
