@@ -30,6 +30,7 @@ from captioner.audio.devices import SourceInfo, find_source, list_sources
 from captioner.audio.file_feeder import FileFeeder
 
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
+SHUTDOWN_WAIT_MS = 5000
 
 
 def sessions_dir() -> Path:
@@ -332,12 +333,19 @@ class CaptionerController(QObject):
         QApplication.quit()
 
     def shutdown(self) -> None:
+        """Safe to call again (``main`` does after the event loop ends): a worker that had not
+        stopped the first time gets another wait, and only then is the session log closed."""
         self.settings.window_geometry = bytes(self.window.saveGeometry().data())
         self._save()
-        self.worker.shutdown()
+        stopped = self.worker.shutdown(SHUTDOWN_WAIT_MS)
         QApplication.sendPostedEvents()  # deliver the last committed segments before closing the log
         QApplication.processEvents()
-        self._close_session()
+        if stopped:
+            self._close_session()
+        elif self.session is not None:
+            # Its last lines are still to come (through queued signals): keep the log open for them,
+            # and put what it has on disk now in case the process ends first.
+            self.session.sync()
         self.tray.icon.hide()
         self.overlay.close()
         self.window.hide()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import math
 import queue
 import time
@@ -40,6 +41,8 @@ STATS_EVERY_S = 0.5
 LEVEL_EVERY_S = 0.05
 SILENCE_DB = -90.0
 STATUS_REPEAT_S = 5.0  # the same status line at most this often
+
+log = logging.getLogger(__name__)
 
 InputFactory = Callable[[], AudioInput]
 
@@ -121,10 +124,18 @@ class InferenceWorker(QThread):
     def close_input(self) -> None:
         self._cmds.put(("close",))
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop cleanly (committing open text) and join the thread."""
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop cleanly (committing open text) and join the thread.
+
+        Returns False if the thread is still running after ``timeout_ms`` (say, busy loading a large
+        model): it will still stop and commit its last lines, so callers must not close what those
+        lines go to yet.
+        """
         self._cmds.put(("quit",))
-        self.wait(timeout_ms)
+        if self.wait(timeout_ms):
+            return True
+        log.warning("The caption thread did not stop within %d ms; it is still finishing its work.", timeout_ms)
+        return False
 
     # -- thread ------------------------------------------------------------------------------------
     def run(self) -> None:
