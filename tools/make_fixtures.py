@@ -811,7 +811,8 @@ def main() -> int:
             del model
             log(f"{name}: export_model -> models/{name}")
             spec = export_model(
-                fresh_model(nemo_path), _clean(out / "models" / name), verify=not args.no_verify, name=name
+                fresh_model(nemo_path), _clean(out / "models" / name), verify=not args.no_verify, name=name,
+                share=False,  # self-contained graphs: tests derive shared and compacted copies from them
             )
             log(f"{name}: seed export")
             export_seed(nemo_path, name, out / "seed" / name, MODELS[name]["seed_layout"])

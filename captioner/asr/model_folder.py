@@ -76,7 +76,7 @@ def _load_manifest_folder(folder: Path) -> ModelFolder:
     spec = read_manifest(folder / MANIFEST_NAME)
     if not spec.streaming:
         raise ModelFolderError(f"{folder / MANIFEST_NAME} lists no encoder.", f"Re-export the model. {EXPORT_HINT}")
-    needed = [spec.tokenizer_file]
+    needed = [spec.tokenizer_file] + ([spec.weights_file] if spec.weights_file else [])
     for s in spec.streaming:
         needed += [f for f in (s.encoder_file, s.first_chunk_encoder_file, s.ctc_file) if f]
     if spec.rnnt:

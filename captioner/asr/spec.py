@@ -107,6 +107,8 @@ class ModelSpec:
     layout: str = "manifest"
     quantization: str | None = None
     """``None`` for the exported float32 graphs, e.g. "int8-matmul" after ``captioner quantize``."""
+    weights_file: str | None = None
+    """One file holding the weights that several graphs share (``captioner export`` writes ``weights.bin``)."""
     notes: tuple[str, ...] = field(default=())
 
     @property

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lookaheads to export (default: all the model was trained with)")
     export.add_argument("--decoder", choices=("rnnt", "ctc", "both"), default="both")
     export.add_argument("--no-verify", action="store_true", help="skip the NeMo-vs-ONNX token check")
+    export.add_argument("--separate-weights", action="store_true",
+                        help="keep every graph self-contained instead of sharing one weights.bin (a folder "
+                             "about twice the number of lookaheads larger)")
 
     quantize = commands.add_parser(
         "quantize", help="write a copy with int8 encoder MatMul weights (faster on CPU; tokens may differ)")

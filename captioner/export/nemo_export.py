@@ -24,7 +24,15 @@ import numpy as np
 
 from captioner.asr.manifest import write_manifest
 from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, RnntSpec, StreamingSpec
-from captioner.export.errors import ExportDependencyError, ExportError, ExportVerificationError
+from captioner.export.compact import (
+    WEIGHTS_FILE,
+    max_step_window,
+    share_weights,
+    shorten_value_names,
+    trim_position_tables,
+)
+from captioner.export.deps import require_onnx as _require_onnx
+from captioner.export.errors import ExportError, ExportVerificationError
 from captioner.export.reference import require_nemo
 
 OPSET = 17
@@ -38,18 +46,6 @@ ENCODER_OUTPUTS = (
 )
 DECODER_JOINT_INPUTS = ("encoder_outputs", "targets", "target_length", "input_states_1", "input_states_2")
 DECODER_JOINT_OUTPUTS = ("outputs", "prednet_lengths", "output_states_1", "output_states_2")
-
-
-def _require_onnx() -> tuple[Any, Any]:
-    try:
-        import onnx
-    except Exception as exc:
-        raise ExportDependencyError("the onnx package", exc) from exc
-    try:
-        import onnxruntime
-    except Exception as exc:
-        raise ExportDependencyError("onnxruntime", exc) from exc
-    return onnx, onnxruntime
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -200,6 +196,16 @@ def _dedupe_initializers(path: Path) -> int:
     return len(rename)
 
 
+def _compact_encoder(path: Path, max_window: int) -> None:
+    """Cut the 5000-position sine table to what a step reads, shorten tensor names (exact; verified next)."""
+    onnx, _ = _require_onnx()
+    model = onnx.load(str(path))
+    trim_position_tables(model, max_window)
+    shorten_value_names(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def graph_io(path: Path) -> dict[str, list[tuple[str, str, list[Any]]]]:
     """``{"inputs": [(name, dtype, shape)], "outputs": [...]}`` as onnxruntime sees the graph."""
     _, ort = _require_onnx()
@@ -339,12 +345,15 @@ def export_model(
     decoders: str = "both",
     verify: bool = True,
     name: str | None = None,
+    share: bool = True,
 ) -> ModelSpec:
     """Export ``model_or_nemo_path`` (a ``.nemo`` path or an in-memory hybrid model) to ``out_dir``.
 
     ``lookaheads_ms``: which trained lookaheads to export (default: all of them). ``decoders``: "rnnt",
     "ctc" or "both". With ``verify`` the folder is run through Captioner's recognizer and must emit the
-    same token ids as NeMo's own streaming loop for every exported decoder and lookahead.
+    same token ids as NeMo's own streaming loop for every exported decoder and lookahead. With
+    ``share`` (the default) the weights of all graphs are stored once, in ``weights.bin`` (see
+    :func:`share_weights`); without it every graph is self-contained.
     """
     if decoders not in ("rnnt", "ctc", "both"):
         raise ExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
@@ -394,6 +403,8 @@ def export_model(
                 path = out_dir / fname
                 _export_encoder(model, att, path, first_chunk=first)
                 _dedupe_initializers(path)
+                _compact_encoder(path, max_step_window(lookahead.last_channel_cache_size, max(lookahead.chunk_frames),
+                                                       lookahead.pre_encode_cache_size, sub))
                 io = graph_io(path)
                 _check_names(path, io, ENCODER_INPUTS, ENCODER_OUTPUTS)
                 _verify_encoder_graph(model, att, path, first_chunk=first)
@@ -420,6 +431,13 @@ def export_model(
             _check_names(path, graph_io(path), ("encoder_output",), ("logprobs",))
             ctc_spec = CtcSpec(head_file="ctc_head.onnx")
 
+        weights_file = None
+        if share:
+            graphs = [f for s_ in streaming for f in (s_.encoder_file, s_.first_chunk_encoder_file) if f]
+            graphs += [rnnt_spec.decoder_joint_file] if rnnt_spec else []
+            graphs += [ctc_spec.head_file] if ctc_spec and ctc_spec.head_file else []
+            share_weights(out_dir, graphs)
+            weights_file = WEIGHTS_FILE
         vocab = _write_tokenizer(model, out_dir / "tokenizer.model")
         if int(model.decoder.blank_idx) != vocab:
             raise ExportError(f"Unexpected blank id {model.decoder.blank_idx} (vocabulary size {vocab}).")
@@ -441,6 +459,7 @@ def export_model(
             ctc=ctc_spec,
             nemo_version=str(nemo.__version__),
             source=source,
+            weights_file=weights_file,
         )
         write_manifest(spec, out_dir)
         if verify:

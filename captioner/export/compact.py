@@ -1,0 +1,237 @@
+"""Make an exported model folder small without changing a single output value.
+
+Three passes, all exact:
+
+* :func:`trim_position_tables`: NeMo's relative positional encoding is a ``[1, 2*max_len-1, d_model]``
+  sine table (``pos_emb_max_len`` = 5000 positions: 6.4 MB at d_model 160, 20 MB at 512) that the torch
+  exporter bakes into every encoder graph. A streaming step only ever reads the rows of its own
+  window (cache + chunk frames), so the table is cut to the rows around its centre that a step can
+  reach, and the two centre constants of its ``Slice`` are moved to match: the same rows are read.
+* :func:`shorten_value_names`: the exporter names every intermediate tensor after its node
+  (``/layers.3/self_attn/linear_pos/MatMul_output_0``), which is half of a graph file once the weights are
+  out of it; intermediate tensors get short names, node names stay for error messages and profiles.
+* :func:`share_weights`: a multi-lookahead export holds the same weights in every encoder graph (two per
+  lookahead); each distinct tensor is stored once, in ``weights.bin``, that every graph points into.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from captioner.export.deps import require_onnx
+
+WEIGHTS_FILE = "weights.bin"
+
+
+def _constant_values(graph: Any) -> dict[str, np.ndarray]:
+    """Values of the graph's initializers and ``Constant`` nodes, by output name (external data excluded)."""
+    from onnx import numpy_helper
+
+    values: dict[str, np.ndarray] = {}
+    for init in graph.initializer:
+        if init.data_location != 1:  # 1 = EXTERNAL: not loaded, and never a scalar we look for
+            values[init.name] = numpy_helper.to_array(init)
+    for node in graph.node:
+        if node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value":
+            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    return values
+
+
+def _scalar(values: dict[str, np.ndarray], name: str) -> int | None:
+    v = values.get(name)
+    if v is None or v.size != 1 or v.dtype.kind not in "iu":
+        return None
+    return int(v.reshape(()))
+
+
+def _centre_inputs(graph: Any, values: dict[str, np.ndarray], slice_node: Any, centre: int) -> list[tuple[Any, int]]:
+    """Where ``slice_node`` reads the table's centre: ``[(node, input index)]``, or ``[]`` if not NeMo's pattern.
+
+    NeMo's ``RelPositionalEncoding`` slices ``pe[:, centre - L : centre + L - 1]``; exported, that is
+    ``starts = Unsqueeze(Sub(centre, L))`` and ``ends = Unsqueeze(Sub(Add(centre, L), 1))`` with
+    ``axes = steps = [1]``. Anything else is left alone.
+    """
+    producer = {out: node for node in graph.node for out in node.output}
+    if len(slice_node.input) != 5:
+        return []
+    if [_scalar(values, slice_node.input[i]) for i in (3, 4)] != [1, 1]:
+        return []
+
+    def through_unsqueeze(name: str) -> Any:
+        node = producer.get(name)
+        return producer.get(node.input[0]) if node is not None and node.op_type == "Unsqueeze" else None
+
+    start_sub, end_sub = through_unsqueeze(slice_node.input[1]), through_unsqueeze(slice_node.input[2])
+    if start_sub is None or end_sub is None or start_sub.op_type != "Sub" or end_sub.op_type != "Sub":
+        return []
+    if _scalar(values, start_sub.input[0]) != centre or _scalar(values, end_sub.input[1]) != 1:
+        return []
+    end_add = producer.get(end_sub.input[0])
+    if end_add is None or end_add.op_type != "Add":
+        return []
+    spots = [(start_sub, 0)] + [(end_add, i) for i in (0, 1) if _scalar(values, end_add.input[i]) == centre]
+    return spots if len(spots) == 2 else []
+
+
+def trim_position_tables(model: Any, max_window: int) -> int:
+    """Cut every NeMo relative-position table in ``model`` (an ``onnx.ModelProto``) to ``max_window`` frames.
+
+    ``max_window``: the most encoder frames one step attends over (cache + chunk); positions further
+    than that from the centre are never read. The table keeps ``2 * max_window - 1`` rows. Returns
+    how many tables were cut (0 when the graph has no table of NeMo's shape, or it is small already).
+    """
+    from onnx import numpy_helper
+
+    graph = model.graph
+    values = _constant_values(graph)
+    consumers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    inits = {init.name: init for init in graph.initializer}
+    const_nodes = {node.output[0]: node for node in graph.node if node.op_type == "Constant"}
+    cut = 0
+    for name, table in list(values.items()):
+        if table.ndim != 3 or table.shape[0] != 1 or table.shape[1] % 2 == 0:
+            continue
+        centre = (table.shape[1] + 1) // 2  # NeMo: pe.size(1) // 2 + 1
+        if max_window >= centre:
+            continue
+        users = consumers.get(name, [])
+        if not users or any(u.op_type != "Slice" or u.input[0] != name for u in users):
+            continue
+        spots = [_centre_inputs(graph, values, u, centre) for u in users]
+        if not all(spots):
+            continue
+        trimmed = np.ascontiguousarray(table[:, centre - max_window: centre + max_window - 1])
+        new_centre = f"{name}__centre{max_window}"
+        start_sub = spots[0][0][0]
+        centre_dtype = values[start_sub.input[0]].dtype
+        graph.initializer.append(numpy_helper.from_array(np.array(max_window, dtype=centre_dtype), name=new_centre))
+        for node, index in (spot for found in spots for spot in found):
+            node.input[index] = new_centre
+        if name in inits:
+            inits[name].CopyFrom(numpy_helper.from_array(trimmed, name=name))
+        else:
+            const_nodes[name].attribute[0].t.CopyFrom(numpy_helper.from_array(trimmed))
+        cut += 1
+    return cut
+
+
+def max_step_window(last_channel_cache_size: int, chunk_frames: int, pre_encode_cache_size: int,
+                    subsampling_factor: int) -> int:
+    """The most encoder frames one streaming step attends over, with room to spare (rounded up, doubled)."""
+    frames = last_channel_cache_size + -(-(chunk_frames + pre_encode_cache_size) // subsampling_factor)
+    return 64 * -(-2 * frames // 64)
+
+
+def _is_generated(name: str) -> bool:
+    """Names the exporter made up (``/x/y_output_0``, ``onnx::MatMul_123``), as opposed to parameter names."""
+    return name.startswith(("/", "onnx::"))
+
+
+def shorten_value_names(model: Any) -> int:
+    """Give every intermediate tensor of ``model`` a short name; graph inputs, outputs and parameters keep theirs.
+
+    Returns how many were renamed (0 for graphs with subgraphs, which are left alone).
+    """
+    from onnx import AttributeProto
+
+    graph = model.graph
+    if any(a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS) for n in graph.node for a in n.attribute):
+        return 0
+    fixed = {v.name for v in graph.input} | {v.name for v in graph.output}
+    fixed |= {i.name for i in graph.initializer if not _is_generated(i.name)}
+    rename: dict[str, str] = {}
+
+    def short(name: str) -> str:
+        if not name or name in fixed:
+            return name
+        if name not in rename:
+            new = f"_{len(rename):x}"
+            while new in fixed:
+                new = "_" + new
+            rename[name] = new
+        return rename[name]
+
+    for init in graph.initializer:
+        init.name = short(init.name)
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            node.input[i] = short(name)
+        for i, name in enumerate(node.output):
+            node.output[i] = short(name)
+    for info in graph.value_info:
+        info.name = short(info.name)
+    return len(rename)
+
+
+def _constants_to_initializers(model: Any, min_bytes: int) -> int:
+    """Turn top-level ``Constant`` nodes holding ``min_bytes`` or more into initializers of the same name.
+
+    As nodes they stay inline in each graph and could not be shared. Returns how many were moved.
+    """
+    from onnx import numpy_helper
+
+    graph = model.graph
+    keep, moved = [], 0
+    for node in graph.node:
+        value = None
+        if node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value":
+            value = numpy_helper.to_array(node.attribute[0].t)
+        if value is None or value.nbytes < min_bytes:
+            keep.append(node)
+            continue
+        graph.initializer.append(numpy_helper.from_array(value, name=node.output[0]))
+        moved += 1
+    if moved:
+        del graph.node[:]
+        graph.node.extend(keep)
+    return moved
+
+
+def share_weights(out_dir: Path, graph_files: list[str], min_bytes: int = 256) -> int:
+    """Move every tensor of ``min_bytes`` or more into one ``weights.bin`` that all graphs point into.
+
+    ONNX Runtime resolves external data relative to each graph, so loading is unchanged. Works on a
+    folder that already shares its weights: the new pool is written beside the old one, which the
+    graphs are read from, and replaces it at the end. Returns the number of bytes saved.
+    """
+    onnx, _ = require_onnx()
+    offsets: dict[bytes, tuple[int, int]] = {}
+    total = 0
+    pending = out_dir / (WEIGHTS_FILE + ".partial")
+    rewritten: list[tuple[str, Any]] = []
+    with open(pending, "wb") as blob:
+        for name in graph_files:
+            model = onnx.load(str(out_dir / name))  # with the external data of any earlier pool
+            _constants_to_initializers(model, min_bytes)
+            for init in model.graph.initializer:
+                data = init.raw_data
+                if not data or len(data) < min_bytes:
+                    continue
+                total += len(data)
+                key = hashlib.sha256(data).digest()
+                if key not in offsets:
+                    blob.write(b"\0" * (-blob.tell() % 64))  # aligned, as ONNX Runtime's mmap prefers
+                    offsets[key] = (blob.tell(), len(data))
+                    blob.write(data)
+                offset, length = offsets[key]
+                init.ClearField("raw_data")
+                init.data_location = onnx.TensorProto.EXTERNAL
+                del init.external_data[:]
+                for k, v in (("location", WEIGHTS_FILE), ("offset", str(offset)), ("length", str(length))):
+                    entry = init.external_data.add()
+                    entry.key, entry.value = k, v
+            rewritten.append((name, model))
+        stored = blob.tell()
+    # Graphs are saved only once all have been read: until then they may still point into the old pool.
+    os.replace(pending, out_dir / WEIGHTS_FILE)
+    for name, model in rewritten:
+        onnx.save(model, str(out_dir / name))
+    return total - stored

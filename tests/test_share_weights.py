@@ -1,0 +1,71 @@
+"""``captioner export --share-weights``: one weights.bin for all graphs, same tokens, clear errors."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from captioner.asr.errors import CaptionerError
+from captioner.asr.inspect import inspect_model_folder
+from captioner.asr.manifest import write_manifest
+from captioner.asr.model_folder import load_model_folder
+from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.export.compact import WEIGHTS_FILE, share_weights
+from captioner.export.quantize import quantize_folder
+from tests.conftest import FIXTURES, clip
+
+SOURCE = FIXTURES / "models" / "tiny-a"
+
+
+def _shared_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "shared"
+    shutil.copytree(SOURCE, target)
+    spec = load_model_folder(target).spec
+    graphs = sorted(p.name for p in target.glob("*.onnx"))
+    saved = share_weights(target, graphs)
+    assert saved > 0
+    write_manifest(replace(spec, weights_file=WEIGHTS_FILE), target)
+    return target
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir())
+
+
+def test_shared_weights_give_the_same_tokens_from_a_smaller_folder(tmp_path: Path) -> None:
+    target = _shared_copy(tmp_path)
+    encoders = len(list(SOURCE.glob("encoder-*.onnx")))
+    assert encoders == 8
+    # eight encoder graphs with the same weights now cost about one
+    assert _folder_bytes(target) < 0.5 * _folder_bytes(SOURCE)  # tiny graphs: structure is a big share
+    report = inspect_model_folder(target)
+    assert report.usable, report.message
+    audio = clip("speech_8s")
+    for lookahead in (0, 480):
+        for decoder in ("rnnt", "ctc"):
+            ref = StreamingRecognizer(load_model_folder(SOURCE), lookahead_ms=lookahead, decoder=decoder,
+                                      provider="cpu")
+            got = StreamingRecognizer(load_model_folder(target), lookahead_ms=lookahead, decoder=decoder,
+                                      provider="cpu")
+            expected = [(t.id, t.frame) for t in transcribe_samples(ref, audio)]
+            assert expected, "the fixture must emit tokens for the comparison to mean something"
+            assert [(t.id, t.frame) for t in transcribe_samples(got, audio)] == expected
+
+
+def test_missing_weights_file_is_named(tmp_path: Path) -> None:
+    target = _shared_copy(tmp_path)
+    (target / WEIGHTS_FILE).unlink()
+    with pytest.raises(CaptionerError, match=r"incomplete: weights\.bin is missing"):
+        load_model_folder(target)
+    report = inspect_model_folder(target)
+    assert not report.usable and WEIGHTS_FILE in report.message
+
+
+def test_shared_folder_can_still_be_quantized(tmp_path: Path) -> None:
+    target = _shared_copy(tmp_path)
+    spec = quantize_folder(target, tmp_path / "int8")
+    assert spec.weights_file == WEIGHTS_FILE
+    assert inspect_model_folder(tmp_path / "int8").usable
