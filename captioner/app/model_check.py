@@ -21,17 +21,25 @@ class ModelChecker(QObject):
         self._pool.setMaxThreadCount(1)
 
     def check(self, path: str) -> None:
-        self._pool.start(_Job(path, self))
+        # The answer travels through a parentless relay: if the dialog (and this checker) is closed while
+        # the job runs, Qt drops the relay's connection instead of the job emitting on a deleted object.
+        relay = _Relay()
+        relay.done.connect(self.checked)
+        self._pool.start(_Job(path, relay))
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self._pool.waitForDone(timeout_ms)
 
 
+class _Relay(QObject):
+    done = Signal(str, InspectReport)
+
+
 class _Job(QRunnable):
-    def __init__(self, path: str, owner: ModelChecker) -> None:
+    def __init__(self, path: str, relay: _Relay) -> None:
         super().__init__()
         self._path = path
-        self._owner = owner
+        self._relay = relay
 
     def run(self) -> None:
         try:
@@ -39,4 +47,5 @@ class _Job(QRunnable):
         except Exception as exc:  # inspect reports problems itself; this is a last resort
             report = InspectReport(Path(self._path), False,
                                    f"{self._path} could not be checked: {type(exc).__name__}: {exc}")
-        self._owner.checked.emit(self._path, report)
+        self._relay.done.emit(self._path, report)
+        self._relay.deleteLater()  # in the GUI thread, after the queued answer

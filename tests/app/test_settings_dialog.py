@@ -74,3 +74,23 @@ def test_overlay_preview_and_cancel_reverts(qtbot: QtBot, controller_factory) ->
     dialog.reject()
     assert c.overlay.height() == before
     assert c.settings.overlay.lines == 2
+
+
+def test_a_model_check_that_outlives_its_dialog_is_dropped(qtbot: QtBot, model_dir: Path) -> None:
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from captioner.app.model_check import ModelChecker
+
+    answers: list[str] = []
+    kept = ModelChecker()
+    kept.checked.connect(lambda path, _report: answers.append(path))
+    dialog = QObject()
+    closing = ModelChecker(dialog)
+    closing.checked.connect(lambda path, _report: answers.append("late " + path))
+    closing.check(str(model_dir))
+    kept.check(str(model_dir))
+    shiboken6.delete(dialog)  # the dialog goes away while its check still runs
+    qtbot.waitUntil(lambda: answers == [str(model_dir)], timeout=30_000)
+    qtbot.wait(100)
+    assert answers == [str(model_dir)]
