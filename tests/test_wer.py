@@ -1,0 +1,26 @@
+"""Word error counting used by the accuracy benchmark and the word-level tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from captioner.asr.wer import normalize, wer, word_errors
+
+
+@pytest.mark.parametrize(("ref", "hyp", "errors"), [
+    ("send the report", "send the report", 0),
+    ("send the report", "send a report", 1),          # substitution
+    ("send the report", "send report", 1),            # deletion
+    ("send the report", "send the final report", 1),  # insertion
+    ("send the report", "", 3),
+    ("", "hello", 1),
+    ("Let's meet at noon.", "let's meet at noon", 0),  # case and punctuation do not count
+    ("a b c d", "b c d a", 2),
+])
+def test_word_errors(ref: str, hyp: str, errors: int) -> None:
+    assert word_errors(ref, hyp) == errors
+
+
+def test_wer_and_normalize() -> None:
+    assert normalize("It's 5 O'Clock, Anna!") == ["it's", "5", "o'clock", "anna"]
+    assert wer("one two three four", "one two tree four") == pytest.approx(0.25)
