@@ -1,0 +1,85 @@
+"""The demo-model recipe's data side (``tools/demo_model``), checked without NeMo or a GPU.
+
+Training needs NeMo and takes a GPU; what can silently ruin a model before training starts is
+checked here: the corpus and its held-out split, the held-out voice settings, and that every
+training utterance sits exactly where the manifest says in its Opus shard.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from demo_model import corpus, dataset, voices  # noqa: E402
+
+SEED = 20261125
+
+
+def test_corpus_is_large_distinct_disjoint_and_reproducible() -> None:
+    train, test = corpus.generate(20000, 420, SEED)
+    assert len(set(train)) == 20000 and len(set(test)) == 420
+    assert not set(train) & set(test)
+    assert (train, test) == corpus.generate(20000, 420, SEED)
+    assert corpus.generate(200, 20, SEED + 1) != corpus.generate(200, 20, SEED)
+    for s in train[:2000] + test:
+        assert s == corpus.normalize(s), "sentences are already in the form the tokenizer and WER use"
+        assert not any(ch.isdigit() for ch in s), "numbers are spelled out as they are spoken"
+
+
+@pytest.mark.parametrize(("n", "words"), [(7, "seven"), (40, "forty"), (312, "three hundred twelve"),
+                                          (5000, "five thousand"), (21017, "twenty one thousand seventeen")])
+def test_numbers_are_spelled_as_spoken(n: int, words: str) -> None:
+    assert corpus.number_words(n) == words
+
+
+def test_held_out_voice_settings_never_occur_in_training() -> None:
+    import random
+
+    r = random.Random(1)
+    train = {voices.pick(r, held_out=False) for _ in range(20000)}
+    test = {voices.pick(r, held_out=True) for _ in range(3000)}
+    assert not train & test
+    # ... yet every held-out voice itself is heard in training (only its settings are new)
+    assert {(v.engine, v.voice) for v in test} <= {(v.engine, v.voice) for v in train}
+    assert {v.engine for v in test} == {"espeak", "mbrola", "flite", "festival"}
+
+
+def test_test_set_items_are_the_ones_the_full_build_makes() -> None:
+    # build_test() must reproduce build()'s held-out set without synthesising the training audio
+    train_items, test_items = dataset._items(2000, 100, SEED)
+    again_train, again_test = dataset._items(2000, 100, SEED)
+    assert test_items == again_test and train_items == again_train
+    assert not {t for t, _ in train_items} & {t for t, _ in test_items}
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_every_utterance_is_where_the_manifest_says_in_its_opus_shard(tmp_path: Path) -> None:
+    import soundfile as sf
+    from demo_model import synth
+
+    train, _ = corpus.generate(12, 1, SEED)
+    settings = [voices.VoiceSetting("espeak", "en-us", "", rate, 50) for rate in (140, 175, 210)]
+    items = [(text, asdict(settings[i % 3])) for i, text in enumerate(train)]
+    rows = dataset._shard_job((tmp_path, 0, items))
+    assert len(rows) == len(items)
+    shard, rate = sf.read(str(tmp_path / rows[0]["shard"]), dtype="float32")
+    assert rate == dataset.SR
+    clips = synth.synth_many([(t, voices.VoiceSetting(**v)) for t, v in items])  # type: ignore[arg-type]
+    for row, clip in zip(rows, clips, strict=True):
+        start, length = int(row["offset"]), int(row["length"])
+        assert length == len(clip)
+        seg = shard[start: start + length]
+        corr = float(np.dot(seg, clip) / (np.linalg.norm(seg) * np.linalg.norm(clip)))
+        assert corr > 0.9, (row["text"], corr)  # Opus at ~14 kbit/s keeps the waveform this close
+        # and one gap (0.3 s) earlier or later it would be silence or the neighbour
+        early = shard[max(0, start - 4800): max(0, start - 4800) + length]
+        if len(early) == length:
+            assert float(np.dot(early, clip) / (np.linalg.norm(early) * np.linalg.norm(clip) + 1e-9)) < 0.5

@@ -1,0 +1,479 @@
+#!/usr/bin/env python
+"""Train the demo model: a small NeMo cache-aware FastConformer hybrid (RNNT + CTC) on the shards.
+
+Runs on a CUDA GPU when there is one (bf16 autocast) and on the CPU otherwise; resumable: a
+checkpoint (model, optimizer, schedule, step, elapsed time, RNG) is written every
+``--checkpoint-every`` steps and at the end, and ``--resume`` continues from it.
+
+The training loop is plain PyTorch over NeMo's own modules, computing exactly the loss of NeMo's
+``EncDecHybridRNNTCTCBPEModel.training_step`` ((1 - w) * RNNT + w * CTC, w = 0.3), without the
+Lightning trainer and NeMo's data loaders (the shards are Ogg Opus with offsets, augmented on the
+fly). Multi-lookahead training is NeMo's: the encoder draws one ``att_context_size`` per batch.
+
+    python tools/demo_model/train.py --data work-tmp/demo-model/data --out work-tmp/demo-model/run \
+        --max-steps 6000 [--max-minutes 20] [--resume]
+
+Outputs in ``--out``: ``checkpoint.pt``, ``weights.pt`` (model state dict), ``model_config.yaml``,
+``train.json`` (hyper-parameters, steps, wall time, loss and dev-WER history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SR = 16000
+ATT_CONTEXT = [[70, 13], [70, 6], [70, 1], [70, 0]]
+
+HPARAMS: dict[str, Any] = {
+    "d_model": 160, "n_layers": 9, "n_heads": 4, "ff_expansion_factor": 4, "conv_kernel_size": 9,
+    "subsampling_conv_channels": 160, "pred_hidden": 256, "joint_hidden": 256,
+    "att_context_size": ATT_CONTEXT, "ctc_loss_weight": 0.3,
+    "peak_lr": 2.0e-3, "min_lr": 2.0e-5, "warmup_steps": 600, "weight_decay": 1.0e-3, "betas": [0.9, 0.98],
+    "batch_seconds": 900.0, "max_utterance_seconds": 12.0, "grad_clip": 1.0,
+    "spec_augment": {"freq_masks": 2, "freq_width": 20, "time_masks": 6, "time_width": 0.05},
+    "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-18.0, 6.0], "noise_p": 0.5,
+                "snr_db": [8.0, 40.0], "echo_p": 0.25, "rt60_s": [0.15, 0.7], "babble_p": 0.1},
+    "dev_utterances": 200,
+}
+
+
+def log(msg: str) -> None:
+    print(f"[train {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# NeMo model
+# ------------------------------------------------------------------------------------------------
+def model_config(tokenizer_dir: Path, h: dict[str, Any]) -> Any:
+    from omegaconf import OmegaConf
+
+    sa = h["spec_augment"]
+    return OmegaConf.create({
+        "sample_rate": SR, "compute_eval_loss": False, "log_prediction": False, "skip_nan_grad": False,
+        "model_defaults": {"enc_hidden": h["d_model"], "pred_hidden": h["pred_hidden"],
+                           "joint_hidden": h["joint_hidden"]},
+        "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
+        "preprocessor": {
+            "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
+            "sample_rate": SR, "normalize": "NA", "window_size": 0.025, "window_stride": 0.01,
+            "window": "hann", "features": 80, "n_fft": 512, "frame_splicing": 1, "dither": 1.0e-05, "pad_to": 0,
+        },
+        "spec_augment": {
+            "_target_": "nemo.collections.asr.modules.SpectrogramAugmentation",
+            "freq_masks": sa["freq_masks"], "time_masks": sa["time_masks"], "freq_width": sa["freq_width"],
+            "time_width": sa["time_width"],
+        },
+        "encoder": {
+            "_target_": "nemo.collections.asr.modules.ConformerEncoder",
+            "feat_in": 80, "feat_out": -1, "n_layers": h["n_layers"], "d_model": h["d_model"], "use_bias": True,
+            "subsampling": "dw_striding", "subsampling_factor": 8,
+            "subsampling_conv_channels": h["subsampling_conv_channels"], "causal_downsampling": True,
+            "ff_expansion_factor": h["ff_expansion_factor"], "self_attention_model": "rel_pos",
+            "n_heads": h["n_heads"], "att_context_size": h["att_context_size"], "att_context_style": "chunked_limited",
+            "att_context_probs": None, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000,
+            "conv_kernel_size": h["conv_kernel_size"], "conv_norm_type": "layer_norm", "conv_context_size": "causal",
+            "dropout": 0.1, "dropout_pre_encoder": 0.1, "dropout_emb": 0.0, "dropout_att": 0.1,
+            "stochastic_depth_drop_prob": 0.0, "stochastic_depth_mode": "linear", "stochastic_depth_start_layer": 1,
+        },
+        "decoder": {
+            "_target_": "nemo.collections.asr.modules.RNNTDecoder",
+            "normalization_mode": None, "random_state_sampling": False, "blank_as_pad": True,
+            "prednet": {"pred_hidden": h["pred_hidden"], "pred_rnn_layers": 1, "t_max": None, "dropout": 0.2},
+        },
+        "joint": {
+            "_target_": "nemo.collections.asr.modules.RNNTJoint",
+            "log_softmax": None, "preserve_memory": False, "fuse_loss_wer": False,
+            "jointnet": {"joint_hidden": h["joint_hidden"], "activation": "relu", "dropout": 0.2},
+        },
+        "decoding": {"strategy": "greedy_batch", "greedy": {"max_symbols": 10}},
+        "aux_ctc": {
+            "ctc_loss_weight": h["ctc_loss_weight"], "use_cer": False, "ctc_reduction": "mean_batch",
+            "decoder": {"_target_": "nemo.collections.asr.modules.ConvASRDecoder", "feat_in": None,
+                        "num_classes": -1, "vocabulary": []},
+            "decoding": {"strategy": "greedy"},
+        },
+        "optim": None,
+    })
+
+
+def build_model(tokenizer_dir: Path, h: dict[str, Any]) -> Any:
+    import logging
+
+    if not hasattr(np, "row_stack"):  # numba-cuda 0.2x still names np.row_stack, gone in numpy 2.4+
+        np.row_stack = np.vstack  # type: ignore[attr-defined]
+
+    from nemo.collections.asr.models import EncDecHybridRNNTCTCBPEModel
+    from nemo.utils import logging as nemo_logging
+
+    nemo_logging.setLevel(logging.ERROR)
+    return EncDecHybridRNNTCTCBPEModel(cfg=model_config(tokenizer_dir, h))
+
+
+# ------------------------------------------------------------------------------------------------
+# Data
+# ------------------------------------------------------------------------------------------------
+def _decode_shard(path: str) -> np.ndarray:
+    import soundfile as sf
+
+    x, sr = sf.read(path, dtype="float32")
+    assert sr == SR, (path, sr)
+    return x
+
+
+def load_data(data: Path, workers: int) -> tuple[list[np.ndarray], list[str]]:
+    from multiprocessing import Pool
+
+    rows = [json.loads(line) for line in (data / "train" / "manifest.jsonl").read_text().splitlines()]
+    shards = sorted({r["shard"] for r in rows})
+    present = [s for s in shards if (data / "train" / s).exists()]
+    with Pool(workers) as pool:
+        audio = dict(zip(present, pool.map(_decode_shard, [str(data / "train" / s) for s in present]), strict=True))
+    clips, texts = [], []
+    for r in rows:
+        if r["shard"] in audio:
+            clips.append(audio[r["shard"]][r["offset"]: r["offset"] + r["length"]].copy())
+            texts.append(r["text"])
+    log(f"loaded {len(clips)} utterances from {len(present)}/{len(shards)} shards, "
+        f"{sum(len(c) for c in clips) / SR / 3600:.2f} h")
+    return clips, texts
+
+
+class Augmenter:
+    """Speed, gain, additive noise (white/pink/brown or another utterance) and synthetic room echo."""
+
+    def __init__(self, cfg: dict[str, Any], clips: list[np.ndarray]) -> None:
+        self.cfg = cfg
+        self.clips = clips
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        from scipy.signal import fftconvolve, resample_poly
+
+        c = self.cfg
+        speed = float(rng.choice(c["speed"]))
+        if speed != 1.0:
+            x = resample_poly(x, 100, round(100 * speed)).astype(np.float32)
+        if rng.random() < c["echo_p"]:
+            rt60 = rng.uniform(*c["rt60_s"])
+            n = int(min(rt60, 0.5) * SR)
+            rir = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / (rt60 * SR))
+            rir[0] = 1.0 / max(1e-3, rng.uniform(0.2, 1.0))  # direct path vs reverberant energy
+            y = fftconvolve(x, rir)[: len(x)]
+            x = (y * (np.max(np.abs(x)) / (np.max(np.abs(y)) + 1e-9))).astype(np.float32)
+        power = float(np.mean(x ** 2)) + 1e-10
+        if rng.random() < c["babble_p"]:
+            other = self.clips[int(rng.integers(len(self.clips)))]
+            other = np.resize(other, len(x))
+            snr = rng.uniform(12.0, 25.0)
+            x = x + other * np.sqrt(power / (float(np.mean(other ** 2)) + 1e-10) / 10 ** (snr / 10))
+        if rng.random() < c["noise_p"]:
+            white = rng.standard_normal(len(x))
+            colour = int(rng.integers(3))
+            if colour:
+                spec = np.fft.rfft(white)
+                f = np.maximum(np.arange(len(spec)), 1.0)
+                white = np.fft.irfft(spec / f ** (0.5 * colour), n=len(x))
+            snr = rng.uniform(*c["snr_db"])
+            x = x + white * np.sqrt(power / (float(np.mean(white ** 2)) + 1e-12) / 10 ** (snr / 10))
+        x = x * 10 ** (rng.uniform(*c["gain_db"]) / 20)
+        return np.clip(x, -1.0, 1.0).astype(np.float32)
+
+
+class TrainSet:
+    def __init__(self, clips: list[np.ndarray], tokens: list[list[int]], aug: Augmenter | None, seed: int) -> None:
+        self.clips, self.tokens, self.aug, self.seed = clips, tokens, aug, seed
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[np.ndarray, list[int]]:
+        index, step = key
+        x = self.clips[index]
+        if self.aug is not None:
+            x = self.aug(x, np.random.default_rng([self.seed, step, index]))
+        return x, self.tokens[index]
+
+
+def collate(items: list[tuple[np.ndarray, list[int]]]) -> tuple[Any, Any, Any, Any]:
+    import torch
+
+    n = max(len(x) for x, _ in items)
+    u = max(len(t) for _, t in items)
+    audio = torch.zeros(len(items), n)
+    targets = torch.zeros(len(items), u, dtype=torch.long)
+    for i, (x, t) in enumerate(items):
+        audio[i, : len(x)] = torch.from_numpy(x)
+        targets[i, : len(t)] = torch.tensor(t)
+    return (audio, torch.tensor([len(x) for x, _ in items]), targets, torch.tensor([len(t) for _, t in items]))
+
+
+def batches(lengths: list[int], batch_samples: int, epoch_seed: int, start_step: int) -> list[list[tuple[int, int]]]:
+    """Length-bucketed batches of at most ``batch_samples`` padded samples, shuffled per epoch."""
+    r = random.Random(epoch_seed)
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], r.random()))
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for i in order:
+        if cur and (len(cur) + 1) * lengths[i] > batch_samples:
+            out.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        out.append(cur)
+    r.shuffle(out)
+    return [[(i, start_step + k) for i in b] for k, b in enumerate(out)]
+
+
+class EpochBatches:
+    """Endless batch sampler: epoch after epoch of :func:`batches`, starting at ``start_step``.
+
+    One sampler for the whole run keeps the loader's workers alive across epochs; each index is
+    paired with its global step so that augmentation is reproducible after a resume.
+    """
+
+    def __init__(self, lengths: list[int], batch_samples: int, seed: int, start_step: int) -> None:
+        self.lengths, self.batch_samples, self.seed, self.start_step = lengths, batch_samples, seed, start_step
+        self.per_epoch = len(batches(lengths, batch_samples, 0, 0))
+        self.epoch = start_step // self.per_epoch
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        step = self.start_step
+        while True:
+            self.epoch = step // self.per_epoch
+            plan = batches(self.lengths, self.batch_samples, self.seed * 1000 + self.epoch,
+                           self.epoch * self.per_epoch)
+            yield from plan[step - self.epoch * self.per_epoch:]
+            step = (self.epoch + 1) * self.per_epoch
+
+
+# ------------------------------------------------------------------------------------------------
+# Loss, schedule, evaluation
+# ------------------------------------------------------------------------------------------------
+def hybrid_loss(model: Any, audio: Any, audio_len: Any, targets: Any, target_len: Any,
+                use_amp: bool) -> tuple[Any, float, float]:
+    """NeMo's hybrid training loss: (1 - w) * RNNT + w * CTC."""
+    import torch
+
+    dtype = torch.bfloat16 if use_amp else torch.float32
+    with torch.autocast(device_type=audio.device.type, dtype=dtype, enabled=use_amp):
+        encoded, encoded_len = model.forward(input_signal=audio, input_signal_length=audio_len)
+        dec, dec_len, _ = model.decoder(targets=targets, target_length=target_len)
+    encoded, dec = encoded.float(), dec.float()
+    joint = model.joint(encoder_outputs=encoded, decoder_outputs=dec)
+    rnnt = model.loss(log_probs=joint, targets=targets, input_lengths=encoded_len, target_lengths=dec_len)
+    ctc_lp = model.ctc_decoder(encoder_output=encoded)
+    ctc = model.ctc_loss(log_probs=ctc_lp, targets=targets, input_lengths=encoded_len, target_lengths=target_len)
+    w = model.ctc_loss_weight
+    return (1 - w) * rnnt + w * ctc, float(rnnt), float(ctc)
+
+
+def checked_rnnt_loss(model: Any, device: Any) -> str:
+    """Use NeMo's RNNT loss (numba) if it runs here, else torchaudio's (same definition, mean over batch)."""
+    import torch
+
+    v = model.joint.num_classes_with_blank
+    logits = torch.randn(2, 5, 4, v, device=device)
+    targets = torch.randint(0, v - 1, (2, 3), device=device)
+    lengths, tlen = torch.tensor([5, 4], device=device), torch.tensor([3, 2], device=device)
+    try:
+        model.loss(log_probs=logits, targets=targets, input_lengths=lengths, target_lengths=tlen)
+        return "nemo-" + type(model.loss._loss).__name__
+    except Exception as exc:  # any failure of the numba kernels means: use torchaudio
+        log(f"NeMo RNNT loss unavailable here ({type(exc).__name__}: {str(exc)[:120]}); using torchaudio's")
+    import torchaudio.functional as taf
+
+    blank = v - 1
+
+    class TorchaudioRnnt(torch.nn.Module):
+        def forward(self, log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any) -> Any:
+            t, u = int(input_lengths.max()), int(target_lengths.max())
+            return taf.rnnt_loss(log_probs[:, :t, : u + 1].float(), targets[:, :u].int(), input_lengths.int(),
+                                 target_lengths.int(), blank=blank, reduction="mean", fused_log_softmax=True)
+
+    model.loss = TorchaudioRnnt()
+    model.loss(log_probs=logits, targets=targets, input_lengths=lengths, target_lengths=tlen)
+    return "torchaudio-rnnt_loss"
+
+
+def lr_at(step: int, h: dict[str, Any], max_steps: int) -> float:
+    if step < h["warmup_steps"]:
+        return h["peak_lr"] * (step + 1) / h["warmup_steps"]
+    p = min(1.0, (step - h["warmup_steps"]) / max(1, max_steps - h["warmup_steps"]))
+    return h["min_lr"] + 0.5 * (h["peak_lr"] - h["min_lr"]) * (1 + math.cos(math.pi * p))
+
+
+def word_errors(ref: str, hyp: str) -> int:
+    a, b = ref.split(), hyp.split()
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(b)]
+
+
+def dev_wer(model: Any, clips: list[np.ndarray], texts: list[str], device: Any) -> float:
+    """CTC greedy WER on the dev clips (full context = the model's first att_context_size)."""
+    import torch
+
+    model.eval()
+    errors = words = 0
+    with torch.inference_mode():
+        for k in range(0, len(clips), 32):
+            audio, audio_len, _, _ = collate([(c, [0]) for c in clips[k: k + 32]])
+            enc, enc_len = model.forward(input_signal=audio.to(device), input_signal_length=audio_len.to(device))
+            ids = model.ctc_decoder(encoder_output=enc).argmax(-1).cpu().numpy()
+            for row, n, ref in zip(ids, enc_len.cpu().numpy(), texts[k: k + 32], strict=True):
+                out, prev = [], -1
+                for t in row[: int(n)]:
+                    if t != prev and t != model.tokenizer.vocab_size:
+                        out.append(int(t))
+                    prev = t
+                hyp = model.tokenizer.ids_to_text(out)
+                errors += word_errors(ref, hyp)
+                words += len(ref.split())
+    model.train()
+    return errors / max(1, words)
+
+
+# ------------------------------------------------------------------------------------------------
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--max-steps", type=int, default=6000)
+    ap.add_argument("--max-minutes", type=float, default=0.0, help="stop (with a checkpoint) after this long")
+    ap.add_argument("--fit-minutes", type=float, default=0.0,
+                    help="after 100 steps, set --max-steps so that the whole schedule fits in this many minutes")
+    ap.add_argument("--checkpoint-every", type=int, default=500)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+    ap.add_argument("--workers", type=int, default=max(1, min(12, (os.cpu_count() or 2) - 2)))
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--batch-seconds", type=float, default=None)
+    args = ap.parse_args()
+
+    import torch
+
+    h = dict(HPARAMS)
+    if args.batch_seconds:
+        h["batch_seconds"] = args.batch_seconds
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+
+    clips, texts = load_data(args.data, args.workers)
+    model = build_model(args.data / "tokenizer", h).to(device)
+    tok = model.tokenizer
+    tokens = [tok.text_to_ids(t) for t in texts]
+    keep = [i for i, c in enumerate(clips) if len(c) <= h["max_utterance_seconds"] * SR and tokens[i]]
+    dev_idx = keep[-h["dev_utterances"]:]
+    train_idx = keep[: -h["dev_utterances"]]
+    dev_clips, dev_texts = [clips[i] for i in dev_idx], [texts[i] for i in dev_idx]
+    train_clips = [clips[i] for i in train_idx]
+    train_tokens = [tokens[i] for i in train_idx]
+    h["rnnt_loss"] = checked_rnnt_loss(model, device)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"device {device} amp={use_amp} params {n_params / 1e6:.2f} M, train {len(train_clips)} utts, "
+        f"dev {len(dev_clips)}")
+    (args.out / "model_config.yaml").write_text(
+        __import__("omegaconf").OmegaConf.to_yaml(model.cfg), encoding="utf-8")
+
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": h["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=h["peak_lr"], betas=tuple(h["betas"]))
+    step, elapsed_before, history = 0, 0.0, []
+    ckpt_path = args.out / "checkpoint.pt"
+    if args.resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step, elapsed_before, history = ck["step"], ck["elapsed_s"], ck["history"]
+        h = ck["hparams"]
+        args.max_steps = h.get("fitted_max_steps", {}).get("max_steps", args.max_steps)
+        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min trained before)")
+
+    def save(final: bool) -> None:
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                 "elapsed_s": elapsed_before + time.time() - t_train, "history": history, "hparams": h}
+        torch.save(state, args.out / "checkpoint.tmp")
+        os.replace(args.out / "checkpoint.tmp", ckpt_path)
+        if final:
+            torch.save(model.state_dict(), args.out / "weights.pt")
+        info = {"hparams": h, "params": n_params, "steps": step, "max_steps": args.max_steps,
+                "train_wall_s": round(state["elapsed_s"], 1), "device": str(device),
+                "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None, "amp_bf16": use_amp,
+                "torch": torch.__version__, "train_utterances": len(train_clips),
+                "train_hours": round(sum(len(c) for c in train_clips) / SR / 3600, 3), "history": history,
+                "final": final}
+        (args.out / "train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+
+    aug = Augmenter(h["augment"], train_clips)
+    dataset = TrainSet(train_clips, train_tokens, aug, args.seed)
+    lengths = [len(c) for c in train_clips]
+    loader_kw: dict[str, Any] = {"collate_fn": collate, "num_workers": args.workers,
+                                 "pin_memory": device.type == "cuda"}
+    if args.workers:
+        loader_kw.update(prefetch_factor=4, persistent_workers=False)
+    model.train()
+    t_train = t_30 = time.time()
+    run_loss, run_rnnt, run_ctc, run_n = 0.0, 0.0, 0.0, 0
+    sampler = EpochBatches(lengths, int(h["batch_seconds"] * SR), args.seed, step)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, **loader_kw)
+    for audio, audio_len, targets, target_len in loader:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, h, args.max_steps)
+        loss, rnnt, ctc = hybrid_loss(model, audio.to(device, non_blocking=True), audio_len.to(device),
+                                      targets.to(device), target_len.to(device), use_amp)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), h["grad_clip"])
+        opt.step()
+        step += 1
+        if step == 30:
+            t_30 = time.time()
+        if step == 130 and args.fit_minutes and "fitted_max_steps" not in h:
+            # steady-state speed (after loader start-up and kernel compilation), 5% kept for dev evaluation
+            per_step = (time.time() - t_30) / 100
+            left_s = args.fit_minutes * 60 - (elapsed_before + time.time() - t_train)
+            args.max_steps = step + int(0.95 * left_s / per_step)
+            h["fitted_max_steps"] = {"seconds_per_step": round(per_step, 4), "max_steps": args.max_steps}
+            log(f"{per_step:.3f} s/step: max_steps set to {args.max_steps} to fit {args.fit_minutes} min")
+        run_loss, run_rnnt, run_ctc, run_n = run_loss + float(loss), run_rnnt + rnnt, run_ctc + ctc, run_n + 1
+        minutes = (elapsed_before + time.time() - t_train) / 60
+        if step % 50 == 0:
+            log(f"step {step} epoch {sampler.epoch} loss {run_loss / run_n:.3f} (rnnt {run_rnnt / run_n:.3f} "
+                f"ctc {run_ctc / run_n:.3f}) lr {opt.param_groups[0]['lr']:.2e} {minutes:.1f} min")
+            history.append({"step": step, "loss": round(run_loss / run_n, 4), "minutes": round(minutes, 2)})
+            run_loss, run_rnnt, run_ctc, run_n = 0.0, 0.0, 0.0, 0
+        if step % args.eval_every == 0 or step == args.max_steps:
+            w = dev_wer(model, dev_clips, dev_texts, device)
+            history.append({"step": step, "dev_ctc_wer": round(w, 4)})
+            log(f"step {step} dev CTC WER {100 * w:.2f}%")
+        done = step >= args.max_steps or (args.max_minutes and minutes >= args.max_minutes)
+        if step % args.checkpoint_every == 0 or done:
+            save(final=bool(done))
+        if done:
+            break
+    log(f"finished at step {step} in {(time.time() - t_start) / 60:.1f} min (this run)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+#!/usr/bin/env python
+"""Make Captioner's bundled demo model, start to finish (train and export need the [export] extra).
+
+    python tools/make_demo_model.py all          # data, train, export, benchmark
+    python tools/make_demo_model.py data         # corpus + speech + tokenizer
+    python tools/make_demo_model.py train [--resume] [--fit-minutes 15]
+    python tools/make_demo_model.py export       # weights -> models/captioner-demo-en
+    python tools/make_demo_model.py testset      # only the held-out set (12 s), for bench on a fresh machine
+    python tools/make_demo_model.py bench        # the WER table (benchmarks/demo_model_wer.py)
+
+Results, data, licences and the state of the model: ``tools/demo_model/README.md``.
+
+Steps (work files under ``work-tmp/demo-model/``, git-ignored):
+
+1. ``data``: 20,000 training + 420 held-out sentences (``tools/demo_model/corpus.py``), spoken by
+   espeak-ng, MBROLA, flite and festival voices (``voices.py``; held-out sentences use voice
+   settings never used in training), packed as Ogg Opus shards; a 256-piece SentencePiece BPE
+   tokenizer trained on the training sentences. Needs the Debian packages listed in
+   ``tools/demo_model/README.md``.
+2. ``train``: ``tools/demo_model/train.py`` (GPU when there is one, else CPU; resumable).
+3. ``export``: the trained weights into NeMo's ``EncDecHybridRNNTCTCBPEModel``, then
+   ``captioner export`` (all four lookaheads, both decoders, verified token for
+   token against NeMo's own streaming) into ``models/captioner-demo-en``.
+4. ``bench``: ``benchmarks/demo_model_wer.py`` on the held-out set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT, ROOT / "tools"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+WORK = ROOT / "work-tmp" / "demo-model"
+DATA = WORK / "data"
+RUN = WORK / "run"
+MODEL_DIR = ROOT / "models" / "captioner-demo-en"
+N_TRAIN, N_TEST, SEED = 20000, 420, 20261125
+
+
+def step_data(workers: int) -> None:
+    from demo_model import dataset
+
+    t = time.time()
+    summary = dataset.build(DATA, N_TRAIN, N_TEST, SEED, workers=workers)
+    summary["wall_s"] = round(time.time() - t, 1)
+    (DATA / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    print(json.dumps(summary))
+
+
+def step_testset(workers: int) -> None:
+    from demo_model import dataset
+
+    t = time.time()
+    summary = dataset.build_test(DATA, N_TRAIN, N_TEST, SEED, workers=workers)
+    print(json.dumps({**summary, "wall_s": round(time.time() - t, 1)}))
+
+
+def step_train(extra: list[str]) -> None:
+    cmd = [sys.executable, str(ROOT / "tools" / "demo_model" / "train.py"), "--data", str(DATA), "--out", str(RUN),
+           *extra]
+    subprocess.run(cmd, check=True)
+
+
+def step_export() -> None:
+    import torch
+    from demo_model.train import build_model
+
+    from captioner.export.nemo_export import export_model
+
+    info = json.loads((RUN / "train.json").read_text(encoding="utf-8"))
+    model = build_model(DATA / "tokenizer", info["hparams"])
+    model.load_state_dict(torch.load(RUN / "weights.pt", map_location="cpu", weights_only=True))
+    model.eval()
+    model.save_to(str(WORK / "captioner-demo-en.nemo"))
+    if MODEL_DIR.exists():
+        keep = MODEL_DIR / "README.md"
+        readme = keep.read_text(encoding="utf-8") if keep.exists() else None
+        shutil.rmtree(MODEL_DIR)
+        MODEL_DIR.mkdir(parents=True)
+        if readme is not None:
+            keep.write_text(readme, encoding="utf-8")
+    spec = export_model(model, MODEL_DIR, decoders="both", verify=True, name="captioner-demo-en")
+    size = sum(p.stat().st_size for p in MODEL_DIR.iterdir())
+    train_info = {k: info[k] for k in ("params", "steps", "train_wall_s", "gpu", "device", "torch", "train_hours",
+                                       "train_utterances") if k in info}
+    (MODEL_DIR / "training.json").write_text(json.dumps({**train_info, "hparams": info["hparams"],
+                                                         "data": json.loads((DATA / "summary.json").read_text())},
+                                                        indent=1) + "\n", encoding="utf-8")
+    print(f"exported {spec.name}: lookaheads {spec.lookaheads_ms()} ms, {size / 2**20:.1f} MiB in {MODEL_DIR}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=["all", "data", "testset", "train", "export", "bench"])
+    ap.add_argument("--workers", type=int, default=2, help="synthesis processes")
+    args, extra = ap.parse_known_args()
+    if args.step in ("all", "data"):
+        step_data(args.workers)
+    if args.step == "testset":
+        step_testset(args.workers)
+    if args.step in ("all", "train"):
+        step_train(extra)
+    if args.step in ("all", "export"):
+        step_export()
+    if args.step in ("all", "bench"):
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "demo_model_wer.py"), "--test", str(DATA / "test")],
+                       check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
