@@ -209,9 +209,12 @@ class CaptionerController(QObject):
             self.session = None
 
     def _on_state(self, state: str) -> None:
+        ended = self.state in ("running", "paused") and state == "monitoring"
         self.state = state
         if state == "idle":
             self._input_requested = False
+        elif ended and not self.window.isVisible() and not self._quitting:
+            self._release_idle_input()  # captioning stopped from the tray: the meter is not on screen
         self.window.set_state(state)
         self.tray.set_state(state)
         if state != "running":
@@ -316,13 +319,30 @@ class CaptionerController(QObject):
         self.window.showNormal()
         self.window.raise_()
         self.window.activateWindow()
+        if self.input_file is None and self.state == "idle" and not self._input_requested:
+            self._open_selected_source()  # the level meter is back with the window
 
     def _window_close(self) -> None:
         if self.tray.available and not self._quitting:
             self.window.hide()
-            self.tray.notify("Captioner is still running", "Captions continue; use the tray icon to quit.")
+            if self._release_idle_input():
+                self.tray.notify("Captioner is in the tray", "The microphone is off until you start captioning.")
+            else:
+                self.tray.notify("Captioner is still running", "Captions continue; use the tray icon to quit.")
         else:
             self.quit()
+
+    def _release_idle_input(self) -> bool:
+        """Close a device that only feeds the level meter while nobody can see the meter.
+
+        Why: an open microphone lights the system's "microphone in use" indicator; a captioning app
+        sitting in the tray must not look like it is listening when it is not.
+        """
+        if self.input_file is not None or self.state not in ("monitoring", "idle") or not self._input_requested:
+            return self.state not in ("running", "paused")
+        self.worker.close_input()
+        self._input_requested = False
+        return True
 
     def quit(self) -> None:
         """Commit open text, stop the worker, save settings and leave."""

@@ -89,3 +89,41 @@ def test_capture_calls_back_with_20_ms_blocks(pulse: PulseServer, qtbot: QtBot) 
     finally:
         cap.close()
     assert set(sizes) == {block_frames(cap.sample_rate)}
+
+
+def _recording_streams(pulse: PulseServer) -> int:
+    """Recording streams open on the test server: what lights a desktop's "microphone in use" icon."""
+    out = pulse.pactl("list", "short", "source-outputs")
+    assert out.returncode == 0, out.stderr
+    return len(out.stdout.splitlines())
+
+
+def test_the_tray_releases_an_idle_microphone(qtbot: QtBot, pulse: PulseServer, controller_factory,  # type: ignore[no-untyped-def]
+                                              settings_file: Path, model_dir: Path) -> None:
+    save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY),
+                  QSettings(str(settings_file), QSettings.Format.IniFormat))
+    c: CaptionerController = controller_factory()
+    c.tray.available = True  # the offscreen platform has no tray; the controller's policy is what is tested
+    qtbot.waitUntil(lambda: c.state == "monitoring", timeout=30_000)
+    qtbot.waitUntil(lambda: _recording_streams(pulse) == 1, timeout=5000)  # the window's level meter listens
+
+    c.window.close()  # to the tray, not captioning: the device is closed
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=5000)
+    qtbot.waitUntil(lambda: _recording_streams(pulse) == 0, timeout=5000)
+    assert c.tray.icon is not None and not c.window.isVisible()
+
+    c.show_window()  # back with the window
+    qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
+    assert _recording_streams(pulse) == 1
+
+    c.start()  # captioning keeps listening in the tray ...
+    qtbot.waitUntil(lambda: c.state == "running", timeout=30_000)
+    c.window.close()
+    qtbot.wait(300)
+    assert c.state == "running" and _recording_streams(pulse) == 1
+    c.stop()  # ... until it stops there
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=10_000)
+    qtbot.waitUntil(lambda: _recording_streams(pulse) == 0, timeout=5000)
+    c.start()  # starting from the tray opens the device again
+    qtbot.waitUntil(lambda: c.state == "running", timeout=30_000)
+    assert _recording_streams(pulse) == 1
