@@ -29,3 +29,18 @@ def clip(name: str) -> np.ndarray:
     audio, rate = sf.read(FIXTURES / "audio" / f"{name}.wav", dtype="float32")
     assert rate == 16000
     return np.asarray(audio, dtype=np.float32)
+
+
+def assert_same_tokens(reference_dir: Path, other_dir: Path, audio: np.ndarray,
+                       lookaheads: list[int] | tuple[int, ...], decoders: tuple[str, ...] = ("rnnt", "ctc")) -> None:
+    """``other_dir`` emits exactly the token ids and frames of ``reference_dir`` at every lookahead and decoder."""
+    from captioner.asr.model_folder import load_model_folder
+    from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+
+    for lookahead in lookaheads:
+        for decoder in decoders:
+            ref, got = (StreamingRecognizer(load_model_folder(d), lookahead_ms=lookahead, decoder=decoder,
+                                            provider="cpu") for d in (reference_dir, other_dir))
+            expected = [(t.id, t.frame) for t in transcribe_samples(ref, audio)]
+            assert expected, "the reference must emit tokens for the comparison to mean something"
+            assert [(t.id, t.frame) for t in transcribe_samples(got, audio)] == expected, (lookahead, decoder)

@@ -12,10 +12,9 @@ import pytest
 from onnx import numpy_helper
 
 from captioner.asr.model_folder import load_model_folder
-from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from captioner.asr.spec import ModelSpec, StreamingSpec
 from captioner.export.compact import max_step_window, shorten_value_names, trim_position_tables
-from tests.conftest import FIXTURES, clip
+from tests.conftest import FIXTURES, assert_same_tokens, clip
 
 SOURCE = FIXTURES / "models" / "tiny-a"
 
@@ -79,16 +78,7 @@ def test_trimmed_encoders_compute_exactly_the_same_outputs(tmp_path: Path) -> No
 
 def test_trimmed_model_gives_the_same_tokens(tmp_path: Path) -> None:
     target = _compacted_copy(tmp_path)
-    audio = clip("speech_8s")
-    for lookahead in load_model_folder(SOURCE).spec.lookaheads_ms():
-        for decoder in ("rnnt", "ctc"):
-            ref = StreamingRecognizer(load_model_folder(SOURCE), lookahead_ms=lookahead, decoder=decoder,
-                                      provider="cpu")
-            got = StreamingRecognizer(load_model_folder(target), lookahead_ms=lookahead, decoder=decoder,
-                                      provider="cpu")
-            expected = [(t.id, t.frame) for t in transcribe_samples(ref, audio)]
-            assert expected
-            assert [(t.id, t.frame) for t in transcribe_samples(got, audio)] == expected
+    assert_same_tokens(SOURCE, target, clip("speech_8s"), load_model_folder(SOURCE).spec.lookaheads_ms())
 
 
 def test_a_table_read_any_other_way_is_left_alone() -> None:

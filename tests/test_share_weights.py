@@ -12,10 +12,9 @@ from captioner.asr.errors import CaptionerError
 from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.manifest import write_manifest
 from captioner.asr.model_folder import load_model_folder
-from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from captioner.export.compact import WEIGHTS_FILE, share_weights
 from captioner.export.quantize import quantize_folder
-from tests.conftest import FIXTURES, clip
+from tests.conftest import FIXTURES, assert_same_tokens, clip
 
 SOURCE = FIXTURES / "models" / "tiny-a"
 
@@ -43,16 +42,7 @@ def test_shared_weights_give_the_same_tokens_from_a_smaller_folder(tmp_path: Pat
     assert _folder_bytes(target) < 0.5 * _folder_bytes(SOURCE)  # tiny graphs: structure is a big share
     report = inspect_model_folder(target)
     assert report.usable, report.message
-    audio = clip("speech_8s")
-    for lookahead in (0, 480):
-        for decoder in ("rnnt", "ctc"):
-            ref = StreamingRecognizer(load_model_folder(SOURCE), lookahead_ms=lookahead, decoder=decoder,
-                                      provider="cpu")
-            got = StreamingRecognizer(load_model_folder(target), lookahead_ms=lookahead, decoder=decoder,
-                                      provider="cpu")
-            expected = [(t.id, t.frame) for t in transcribe_samples(ref, audio)]
-            assert expected, "the fixture must emit tokens for the comparison to mean something"
-            assert [(t.id, t.frame) for t in transcribe_samples(got, audio)] == expected
+    assert_same_tokens(SOURCE, target, clip("speech_8s"), (0, 480))
 
 
 def test_missing_weights_file_is_named(tmp_path: Path) -> None:
