@@ -172,6 +172,8 @@ def _smoke_audio(errors: list[str]) -> dict[str, Any]:
     sources = list_sources()
     out: dict[str, Any] = {
         "portaudio": sd.get_portaudio_version()[1],
+        # Which copy was loaded: an installer's bundled one or the system's (see packaging/hooks).
+        "library": str(getattr(sd, "_libname", "")),
         "host_apis": [h["name"] for h in sd.query_hostapis()],
         "sources": [{"key": s.key, "label": s.label, "kind": s.kind, "rate": s.sample_rate} for s in sources],
         "pulse_server": os.environ.get("PULSE_SERVER") or os.environ.get("PULSE_RUNTIME_PATH"),
@@ -182,9 +184,15 @@ def _smoke_audio(errors: list[str]) -> dict[str, Any]:
         cap = DeviceCapture(sources[0])
         try:
             cap.open()
-            time.sleep(0.3)
+            opened = time.monotonic()
+            # "Listening" is the first audio block in the ring buffer, not the open call: a sound server can
+            # take a while to deliver. Its wall-clock time lets a launcher measure launch-to-listening.
+            while cap.ring.frames_written == 0 and time.monotonic() - opened < 2.0:
+                time.sleep(0.005)
+            listening_at = time.time() if cap.ring.frames_written else None
+            time.sleep(max(0.0, 0.3 - (time.monotonic() - opened)))
             out["opened"] = {"source": sources[0].label, "frames": cap.ring.frames_written,
-                             "rate": cap.sample_rate}
+                             "rate": cap.sample_rate, "listening_at_unix": listening_at}
         except Exception as exc:
             out["opened"] = {"source": sources[0].label, "error": str(exc)}
         finally:

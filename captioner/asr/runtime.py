@@ -3,12 +3,21 @@
 ``onnxruntime-gpu`` lists the CUDA provider as available whether or not a GPU exists and, when
 asked for it on a machine without one, logs errors and silently falls back. So "auto" first checks
 that the CUDA driver library loads, and every session reports the provider that really runs.
+When CUDA is requested and cannot load, the error names the library that is missing (the driver,
+cuBLAS, cuDNN...) and the provider that would run instead, rather than captioning on the CPU.
+
+The CUDA/cuDNN libraries come from NVIDIA's pip wheels (``nvidia/<pkg>/lib``), in a venv or in the
+GPU installer; ``onnxruntime.preload_dlls()`` loads them from there before the first CUDA session.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
+import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -35,6 +44,59 @@ def cuda_driver_present() -> bool:
     return True
 
 
+@functools.cache
+def preload_cuda_libraries() -> None:
+    """Load the CUDA/cuDNN libraries from NVIDIA's wheels (or the GPU bundle) once, if this onnxruntime has CUDA.
+
+    ``preload_dlls`` prints its failures; they are swallowed here because ``cuda_load_problem`` reports
+    the missing library in the words the user sees.
+    """
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None or CUDA not in ort.get_available_providers():
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
+        preload()
+
+
+def _cuda_library_names() -> list[str]:
+    """The CUDA/cuDNN libraries onnxruntime's CUDA provider loads, in dependency order."""
+    listing = getattr(ort, "_get_nvidia_dll_paths", None)
+    if listing is not None:
+        with contextlib.suppress(Exception):
+            return [str(path[-1]) for path in listing(sys.platform == "win32", True, True)]
+    return ["libcublasLt.so.12", "libcublas.so.12", "libcurand.so.10", "libcufft.so.11", "libcudart.so.12",
+            "libcudnn.so.9"]
+
+
+_MISSING_SO = re.compile(r"([\w.+-]+\.so(?:\.[\w.]+)?): cannot open shared object file")
+
+
+@functools.cache
+def cuda_load_problem() -> str | None:
+    """Why the CUDA provider cannot run here, naming the first library that does not load; ``None`` if it can."""
+    if CUDA not in ort.get_available_providers():
+        return "this onnxruntime build has no CUDA provider"
+    if not cuda_driver_present():
+        driver = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
+        return f"the NVIDIA driver library {driver} cannot be loaded (no NVIDIA GPU driver on this machine)"
+    preload_cuda_libraries()
+    capi = Path(ort.__file__).resolve().parent / "capi"
+    provider = capi / ("onnxruntime_providers_cuda.dll" if sys.platform == "win32"
+                       else "libonnxruntime_providers_cuda.so")
+    try:
+        ctypes.CDLL(str(provider))
+    except OSError as exc:
+        found = _MISSING_SO.search(str(exc))
+        if found:
+            return f"{found.group(1)} cannot be loaded (needed by onnxruntime's CUDA provider)"
+    for name in _cuda_library_names():
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            return f"{name} cannot be loaded (a CUDA/cuDNN library onnxruntime's CUDA provider needs)"
+    return None
+
+
 def resolve_providers(preference: str) -> list[str]:
     """Provider list for ``preference`` in {"auto", "cuda", "cpu"}."""
     if preference not in PROVIDER_CHOICES:
@@ -51,10 +113,19 @@ def resolve_providers(preference: str) -> list[str]:
         if not cuda_driver_present():
             raise ProviderError(
                 "CUDA was requested but the NVIDIA driver library (libcuda.so.1 / nvcuda.dll) cannot be "
-                "loaded: this machine has no usable NVIDIA GPU driver. Install the driver, or choose the CPU provider."
+                f"loaded: this machine has no usable NVIDIA GPU driver, so Captioner would run on {CPU}. "
+                "Install the driver, or choose the CPU provider."
+            )
+        problem = cuda_load_problem()
+        if problem is not None:
+            raise ProviderError(
+                f"CUDA was requested but cannot start: {problem}, so Captioner would run on {CPU}. "
+                "Install the CUDA and cuDNN libraries (pip install 'onnxruntime-gpu[cuda,cudnn]', or use the "
+                "GPU installer), or choose the CPU provider."
             )
         return [CUDA, CPU]
     if CUDA in compiled and cuda_driver_present():
+        preload_cuda_libraries()
         return [CUDA, CPU]
     return [CPU]
 
@@ -80,7 +151,7 @@ def create_session(path: Path, preference: str = "auto", threads: int | None = N
         raise ProviderError(
             f"CUDA was requested but onnxruntime could not start it for {path.name} (running on "
             f"{session.get_providers()[0]} instead): the CUDA or cuDNN libraries onnxruntime-gpu needs are "
-            "missing or do not match. Install them (pip install 'onnxruntime-gpu[cuda,cudnn]'), "
+            "missing or do not match the driver. Install them (pip install 'onnxruntime-gpu[cuda,cudnn]'), "
             "or choose the CPU provider."
         )
     return session
