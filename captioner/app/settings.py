@@ -37,7 +37,7 @@ class OverlayStyle:
 @dataclass
 class AppSettings:
     model_dir: str = ""
-    lookahead_ms: int | None = None  # None: the model's first (NeMo's default)
+    lookahead_ms: int | None = None  # None: the app's live default, the closest to 480 ms
     decoder: str = "rnnt"
     provider: str = "auto"
     source_key: str = "default"

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.app.engine import ModelInfo
+from captioner.app.engine import ModelInfo, live_default_lookahead
 from captioner.app.model_check import ModelChecker
 from captioner.app.platform_notes import overlay_limitations
 from captioner.app.qt_util import timer
@@ -211,9 +211,11 @@ class SettingsDialog(QDialog):
     def _fill_model_choices(self, lookaheads: tuple[int, ...], decoders: tuple[str, ...]) -> None:
         wanted = self.lookahead.currentData() if self.lookahead.count() else self._settings.lookahead_ms
         self.lookahead.clear()
-        for i, ms in enumerate(lookaheads):
-            self.lookahead.addItem(f"{ms} ms" + ("  (model default)" if i == 0 else ""), ms)
-        self.lookahead.setCurrentIndex(max(0, self.lookahead.findData(wanted)))
+        live = live_default_lookahead(lookaheads) if lookaheads else None
+        for ms in lookaheads:
+            self.lookahead.addItem(f"{ms} ms" + ("  (default for live captions)" if ms == live else ""), ms)
+        index = self.lookahead.findData(wanted)
+        self.lookahead.setCurrentIndex(index if index >= 0 else max(0, self.lookahead.findData(live)))
         self.lookahead.setEnabled(len(lookaheads) > 1)
         model = self.decoder.model()
         for i in range(self.decoder.count()):

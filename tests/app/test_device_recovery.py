@@ -24,10 +24,10 @@ from pytestqt.qtbot import QtBot
 
 from captioner.app.settings import AppSettings, save_settings
 from captioner.app.worker import Stats
-from captioner.asr.model_folder import load_model_folder
-from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.asr.recognizer import transcribe_samples
 from captioner.audiofile import load_audio
 
+from .engine_ref import app_recognizer
 from .pulse_server import SINK, PulseServer, best_alignment
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     # The app captioned exactly what it captured (a stream before the loss and one after the gap:
     # the words before the loss are committed), and what it captured after the device came back is
     # the file that was played.
-    rec = StreamingRecognizer(load_model_folder(model_dir))
+    rec = app_recognizer(model_dir)
     engine_ids = [t.id for t in transcribe_samples(rec, np.concatenate(tapped[:lost_blocks]))]
     rec.reset()
     engine_ids += [t.id for t in transcribe_samples(rec, np.concatenate(tapped[lost_blocks:]))]

@@ -10,16 +10,17 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from captioner.app.controller import CaptionerController, sessions_dir
-from captioner.asr.model_folder import load_model_folder
-from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.asr.recognizer import transcribe_samples
 from captioner.asr.segmenter import segment_tokens
 from captioner.audiofile import load_audio
+
+from .engine_ref import app_recognizer
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _engine_segments(model_dir: Path, wav: Path):  # type: ignore[no-untyped-def]
-    rec = StreamingRecognizer(load_model_folder(model_dir))
+    rec = app_recognizer(model_dir)
     tokens = transcribe_samples(rec, load_audio(wav, rec.sample_rate))
     return tokens, segment_tokens(tokens, rec.tokenizer.decode, rec.frame_s)
 

@@ -14,10 +14,10 @@ from pytestqt.qtbot import QtBot
 
 from captioner.app.controller import CaptionerController
 from captioner.app.settings import AppSettings, save_settings
-from captioner.asr.model_folder import load_model_folder
-from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.asr.recognizer import transcribe_samples
 from captioner.audiofile import load_audio
 
+from .engine_ref import app_recognizer
 from .pulse_server import SINK, PulseServer, best_alignment
 
 MONITOR_KEY = f"system:{SINK}.monitor"
@@ -56,7 +56,7 @@ def test_app_captions_what_the_speakers_play(qtbot: QtBot, pulse: PulseServer, c
 
     # The app captioned exactly what it captured, and what it captured is the file that was played.
     fed = np.concatenate(tapped)
-    rec = StreamingRecognizer(load_model_folder(model_dir))
+    rec = app_recognizer(model_dir)
     engine_ids = [t.id for t in transcribe_samples(rec, fed)]
     assert [i for s in shown for i in s.token_ids] == engine_ids
     played = load_audio(speech_wav, 16000)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from captioner.app.controller import CaptionerController
+from captioner.app.engine import live_default_lookahead
 from captioner.app.settings_dialog import SettingsDialog
 from captioner.asr.inspect import inspect_model_folder
 
@@ -56,6 +57,10 @@ def test_good_folder_fills_lookaheads_and_applies(qtbot: QtBot, controller_facto
     labels = [dialog.lookahead.itemText(i) for i in range(dialog.lookahead.count())]
     assert labels[0].startswith(f"{report.spec.lookaheads_ms()[0]} ms")
     assert all(" ms" in label for label in labels)
+    # Nothing chosen yet: the live default (closest to 480 ms) is preselected and says so.
+    live = live_default_lookahead(report.spec.lookaheads_ms())
+    assert dialog.lookahead.currentData() == live
+    assert dialog.lookahead.currentText() == f"{live} ms  (default for live captions)"
     dialog.lookahead.setCurrentIndex(dialog.lookahead.count() - 1)
     dialog.provider.setCurrentIndex(dialog.provider.findData("cpu"))
     with qtbot.waitSignal(c.worker.modelLoaded, timeout=30_000) as sig:

@@ -14,6 +14,8 @@ from captioner.app.worker import InferenceWorker, Stats
 from captioner.asr.segmenter import Segment
 from captioner.audio.ringbuffer import RingBuffer
 
+from .engine_ref import app_recognizer
+
 
 class FakeInput:
     """An input whose ring buffer the test fills by hand (a device that delivered a burst)."""
@@ -59,8 +61,20 @@ def test_model_info_describes_what_runs(worker: InferenceWorker, model_dir: Path
         worker.load_model(ModelRequest(str(model_dir), decoder="ctc", lookahead_ms=999_999, provider="cpu"))
     info: ModelInfo = sig.args[0]
     assert info.provider == "CPUExecutionProvider"
-    assert info.lookahead_ms == info.lookaheads_ms[0]  # unknown lookahead: the model's default
+    assert info.lookahead_ms == 480 and 480 in info.lookaheads_ms  # unknown lookahead: the live default
     assert info.decoder in info.decoders
+
+
+@pytest.mark.parametrize(("lookaheads", "chosen"), [
+    ((1040, 480, 80, 0), 480),  # NVIDIA's multi-lookahead models
+    ((1040, 80), 80),           # nearest to 480 ms
+    ((1040,), 1040),            # the only one
+    ((0, 960), 0),              # a tie goes to the shorter delay
+])
+def test_live_default_lookahead_is_the_closest_to_480_ms(lookaheads: tuple[int, ...], chosen: int) -> None:
+    from captioner.app.engine import live_default_lookahead
+
+    assert live_default_lookahead(lookaheads) == chosen
 
 
 def test_bad_model_keeps_the_old_one(worker: InferenceWorker, tmp_path: Path, qtbot: QtBot) -> None:
@@ -150,8 +164,6 @@ def test_level_signal_follows_the_audio(worker: InferenceWorker, qtbot: QtBot) -
 def test_format_change_on_reconnect_commits_decoded_words(worker: InferenceWorker, model_dir: Path,
                                                           speech_wav: Path, qtbot: QtBot) -> None:
     """A device that comes back at another rate/channel count: every word heard before is committed."""
-    from captioner.asr.model_folder import load_model_folder
-    from captioner.asr.recognizer import StreamingRecognizer
 
     src = FakeInput()
     heard: list[np.ndarray] = []
@@ -171,7 +183,7 @@ def test_format_change_on_reconnect_commits_decoded_words(worker: InferenceWorke
     qtbot.wait(50)
     src.sample_rate = 44100.0
     src.ring = RingBuffer(44100 * 4, 1)  # the device reappeared as 44.1 kHz mono
-    engine = StreamingRecognizer(load_model_folder(model_dir), provider="cpu")
+    engine = app_recognizer(model_dir)
     expected = [t.id for t in engine.accept(np.concatenate(heard))] + [t.id for t in engine.finish()]
     assert expected, "the fixture model emits tokens for this audio"
     qtbot.waitUntil(lambda: sum(len(s.token_ids) for s in segments) >= len(expected), timeout=5000)
@@ -256,8 +268,6 @@ def test_missing_audio_moves_the_stream_clock(worker: InferenceWorker, model_dir
                                               qtbot: QtBot, cause: str) -> None:
     """Audio dropped by a ring-buffer overrun, or never delivered during a device outage, is a gap:
     the captions after it are timed as if that audio had been heard (wall-clock time)."""
-    from captioner.asr.model_folder import load_model_folder
-    from captioner.asr.recognizer import StreamingRecognizer
     from captioner.audio.resample import StreamResampler
 
     rate = 16000
@@ -287,7 +297,7 @@ def test_missing_audio_moves_the_stream_clock(worker: InferenceWorker, model_dir
     assert gaps[0].start_s == pytest.approx(0.5, abs=0.01) and gaps[0].end_s == pytest.approx(11.5, abs=0.01)
     assert gaps[0].text == ("[11.0 s skipped to catch up]" if cause == "overrun" else "[11.0 s of audio missing]")
     spoken = [s for s in segments if not s.gap and s.start_s >= gaps[0].end_s]
-    engine = StreamingRecognizer(load_model_folder(model_dir), provider="cpu")
+    engine = app_recognizer(model_dir)
     tokens = engine.accept(speech) + engine.finish()
     assert spoken and tokens
     assert [i for s in spoken for i in s.token_ids] == [t.id for t in tokens]
