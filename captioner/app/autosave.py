@@ -7,16 +7,22 @@ tentative line at most once a second), so a crash loses at most about a second o
 Each line is flushed to the OS at once (an app crash loses nothing written), but ``fsync`` (which
 can take tens of milliseconds on a busy disk, and this runs on the GUI thread) happens at most once
 per ``SYNC_EVERY_S`` and on ``close``; only a power cut can lose that last second.
+
+A full disk pauses autosave instead of losing lines: what the disk refuses waits in memory, is retried
+every ``RETRY_EVERY_S`` and with each new line, and goes to the files in order, exactly once, when
+there is room again; the window says when autosave pauses and resumes.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from PySide6.QtCore import QTimer
 
@@ -24,6 +30,7 @@ from captioner.asr.segmenter import Segment
 
 TENTATIVE_EVERY_S = 1.0
 SYNC_EVERY_S = 1.0
+RETRY_EVERY_S = 5.0
 
 
 def clock(seconds: float) -> str:
@@ -31,61 +38,152 @@ def clock(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-class SessionLog:
-    """One session's autosave files; ``close`` is safe to call twice."""
+class _AppendFile:
+    """An append-only file written with unbuffered ``write`` calls, keeping what the disk refused.
 
-    def __init__(self, folder: Path, started: datetime | None = None) -> None:
+    Bytes the kernel did not take (``ENOSPC``, a removed USB drive, a quota) stay in ``pending`` and
+    go first on the next ``drain``, so a full disk delays lines without losing or duplicating one.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._raw: BinaryIO | None = path.open("ab", buffering=0)
+        self.pending = bytearray()
+
+    def append(self, text: str) -> None:
+        self.pending += text.encode("utf-8")
+
+    def drain(self) -> None:
+        """Write what is pending; raises ``OSError`` with the rest still pending."""
+        while self.pending and self._raw is not None:
+            written = self._raw.write(self.pending)
+            if not written:
+                raise OSError(errno.EIO, "the file took no bytes")
+            del self.pending[:written]
+
+    def fsync(self) -> None:
+        if self._raw is not None:
+            os.fsync(self._raw.fileno())
+
+    def fileno(self) -> int:
+        assert self._raw is not None
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+
+
+class SessionLog:
+    """One session's autosave files; ``close`` is safe to call twice.
+
+    ``on_problem(message)`` is told, once per episode, when the disk refuses a write (autosave pauses;
+    the lines wait in memory) and when it takes them again (``resumed=True``): the window shows it.
+    """
+
+    def __init__(self, folder: Path, started: datetime | None = None,
+                 on_problem: Callable[[str, bool], None] | None = None) -> None:
         started = started or datetime.now()
         folder.mkdir(parents=True, exist_ok=True)
         stem = started.strftime("%Y-%m-%d_%H-%M-%S")
         self.txt_path = folder / f"{stem}.txt"
         self.jsonl_path = folder / f"{stem}.jsonl"
-        self._txt: TextIO | None = self.txt_path.open("a", encoding="utf-8")
-        self._jsonl: TextIO | None = self.jsonl_path.open("a", encoding="utf-8")
+        self._files: list[_AppendFile] = [_AppendFile(self.txt_path), _AppendFile(self.jsonl_path)]
+        self._txt, self._jsonl = self._files
+        self._on_problem = on_problem
+        self.failing: str | None = None
+        """The error that paused autosave, while it lasts."""
+        self._open = True
         self._next_tentative = 0.0
         self._sync_timer = QTimer()
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(int(SYNC_EVERY_S * 1000))
         self._sync_timer.timeout.connect(self.sync)
+        self._retry_timer = QTimer()
+        self._retry_timer.setInterval(int(RETRY_EVERY_S * 1000))
+        self._retry_timer.timeout.connect(self._flush)
         self._write_json({"session": started.isoformat(timespec="seconds")})
 
+    @property
+    def closed(self) -> bool:
+        return not self._open
+
+    @property
+    def pending_bytes(self) -> int:
+        """What the disk has not taken yet (0 unless autosave is paused)."""
+        return sum(len(f.pending) for f in self._files)
+
     def add(self, segment: Segment) -> None:
-        if self._txt is None:
+        if not self._open:
             return
-        self._txt.write(f"[{clock(segment.start_s)}] {segment.text}\n")
-        self._txt.flush()
+        self._txt.append(f"[{clock(segment.start_s)}] {segment.text}\n")
         self._write_json({"start": round(segment.start_s, 3), "end": round(segment.end_s, 3),
                           "text": segment.text, "gap": segment.gap})
 
     def tentative(self, text: str) -> None:
         now = time.monotonic()
-        if text and now >= self._next_tentative:
+        if text and now >= self._next_tentative and self.failing is None:
             self._next_tentative = now + TENTATIVE_EVERY_S
             self._write_json({"tentative": text})
 
     def _write_json(self, record: dict[str, object]) -> None:
-        if self._jsonl is None:
+        if not self._open:
             return
-        self._jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._jsonl.flush()
-        self._sync_soon()
+        self._jsonl.append(json.dumps(record, ensure_ascii=False) + "\n")
+        self._flush()
 
-    def _sync_soon(self) -> None:
+    def _flush(self) -> bool:
+        """Hand everything pending to the OS; on failure keep it, say so once and retry on a timer."""
+        try:
+            for f in self._files:
+                f.drain()
+        except OSError as exc:
+            if self.failing is None:
+                self.failing = exc.strerror or str(exc)
+                self._retry_timer.start()
+                self._tell(f"Autosave paused: {self.failing} ({self.txt_path.parent}). Captions are kept and "
+                           "written as soon as the disk takes them again; free some space or use Export.", False)
+            return False
+        if self.failing is not None:
+            self.failing = None
+            self._retry_timer.stop()
+            self._tell(f"Autosave resumed: {self.txt_path.name} is complete again.", True)
         if not self._sync_timer.isActive():
             self._sync_timer.start()
+        return True
+
+    def _tell(self, message: str, resumed: bool) -> None:
+        if self._on_problem is not None:
+            self._on_problem(message, resumed)
 
     def sync(self) -> None:
         """Force what was written to disk (both files)."""
         self._sync_timer.stop()
-        for f in (self._txt, self._jsonl):
-            if f is not None:
-                os.fsync(f.fileno())
+        if self.failing is not None:
+            return
+        try:
+            for f in self._files:
+                f.fsync()
+        except OSError as exc:  # like a refused write: said once, retried until the disk works again
+            self.failing = exc.strerror or str(exc)
+            self._retry_timer.start()
+            self._tell(f"Autosave paused: the disk refused to sync ({self.failing}). Captions are kept; "
+                       "use Export if it does not resume.", False)
 
     def close(self) -> None:
+        """Write and sync what is left; if the disk still refuses, say what is lost from the file."""
+        if not self._open:
+            return
+        self._open = False
+        self._retry_timer.stop()
         try:
-            self.sync()
+            if self._flush():
+                self.sync()
+            elif self.pending_bytes:
+                self._tell(f"Autosave could not finish {self.txt_path.name}: {self.failing}. Use Export to save "
+                           "this session's transcript (the window still has all of it).", False)
         finally:
-            for f in (self._txt, self._jsonl):
-                if f is not None:
-                    f.close()
-            self._txt = self._jsonl = None
+            self._sync_timer.stop()
+            for f in self._files:
+                f.close()

@@ -198,10 +198,15 @@ class CaptionerController(QObject):
         self.overlay.clear()
         if self.settings.autosave:
             try:
-                self.session = SessionLog(sessions_dir(), datetime.now())
+                self.session = SessionLog(sessions_dir(), datetime.now(), on_problem=self._on_autosave_problem)
                 self.window.set_autosave_path(str(self.session.txt_path))
             except OSError as exc:
                 self.window.show_message(f"Autosave is off for this session: {exc}", 0)
+
+    def _on_autosave_problem(self, message: str, resumed: bool) -> None:
+        self.window.show_message(message, 10_000 if resumed else 0)
+        if not resumed and not self.window.isVisible():
+            self.tray.notify("Captioner: autosave paused", message)
 
     def _close_session(self) -> None:
         if self.session is not None:

@@ -43,3 +43,70 @@ def test_lines_are_readable_at_once_and_synced_within_a_second(qtbot: QtBot, tmp
     assert len(synced) == 4, "close syncs both files"
     log.close()  # safe twice
     assert (tmp_path / log.txt_path.name).read_text(encoding="utf-8").endswith("[00:00:30] last words\n")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (ENOSPC on every write)")
+def test_a_full_disk_pauses_autosave_and_loses_no_line(qtbot: QtBot, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session files sit on a full disk (/dev/full: the kernel answers ENOSPC), then space is freed."""
+    monkeypatch.setattr(autosave, "RETRY_EVERY_S", 0.2)
+    stem = "2026-01-02_03-04-05"
+    for suffix in (".txt", ".jsonl"):
+        (tmp_path / f"{stem}{suffix}").symlink_to("/dev/full")
+    told: list[tuple[str, bool]] = []
+    from datetime import datetime
+
+    log = SessionLog(tmp_path, datetime(2026, 1, 2, 3, 4, 5), on_problem=lambda m, r: told.append((m, r)))
+    for i in range(3):
+        log.add(Segment(f"line {i}", i, i + 0.5))
+    assert log.failing == "No space left on device" and log.pending_bytes > 0
+    assert len(told) == 1 and not told[0][1] and "Autosave paused: No space left on device" in told[0][0]
+
+    # Space is freed: the same open files now reach real files (dup2 swaps what the descriptors point at).
+    for f, name in ((log._txt, "real.txt"), (log._jsonl, "real.jsonl")):
+        fd = os.open(tmp_path / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(fd, f.fileno())
+        os.close(fd)
+    qtbot.waitUntil(lambda: log.failing is None, timeout=3000)  # the retry timer, no new line needed
+    assert told[-1][1] and told[-1][0].startswith("Autosave resumed")
+    log.add(Segment("line 3", 3, 3.5))
+    log.close()
+    txt = (tmp_path / "real.txt").read_text(encoding="utf-8").splitlines()
+    assert txt == [f"[00:00:0{i}] line {i}" for i in range(4)], "every line once, in order"
+    records = [json.loads(line) for line in (tmp_path / "real.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert records[0] == {"session": "2026-01-02T03:04:05"}
+    assert [r["text"] for r in records[1:]] == [f"line {i}" for i in range(4)]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (ENOSPC on every write)")
+def test_a_disk_still_full_at_close_says_what_to_do(qtbot: QtBot, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    stem = "2026-01-02_03-04-05"
+    for suffix in (".txt", ".jsonl"):
+        (tmp_path / f"{stem}{suffix}").symlink_to("/dev/full")
+    told: list[str] = []
+    log = SessionLog(tmp_path, datetime(2026, 1, 2, 3, 4, 5), on_problem=lambda m, r: told.append(m))
+    log.add(Segment("lost from the file, kept in the window", 0, 1))
+    log.close()  # must not raise
+    assert log.closed and "Use Export" in told[-1]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (ENOSPC on every write)")
+def test_the_window_says_autosave_paused_and_keeps_every_caption(qtbot: QtBot, controller_factory,  # type: ignore[no-untyped-def]
+                                                                 model_dir: Path, speech_wav: Path) -> None:
+    from captioner.app.controller import CaptionerController
+
+    c: CaptionerController = controller_factory("--model", str(model_dir), "--input-file", str(speech_wav))
+    qtbot.waitUntil(lambda: c.session is not None, timeout=30_000)
+    session = c.session
+    assert session is not None
+    full = os.open("/dev/full", os.O_WRONLY)
+    for f in (session._txt, session._jsonl):  # the disk fills up mid-meeting
+        os.dup2(full, f.fileno())
+    os.close(full)
+    with qtbot.waitSignal(c.sessionFinished, timeout=60_000):
+        pass
+    assert session.closed
+    assert c.window.banner.isVisible() and "Use Export" in c.window.banner.text()
+    assert c.window.transcript.plain_text(), "the captions are all still in the window, ready to export"

@@ -39,9 +39,9 @@ def test_shutdown_timeout_keeps_the_session_log_open(qtbot: QtBot, controller_fa
         c.shutdown()
     assert c.worker.isRunning()
     assert "did not stop within 100 ms" in caplog.text
-    assert c.session is session and session._txt is not None, "the log stays open for the thread's last lines"
+    assert c.session is session and not session.closed, "the log stays open for the thread's last lines"
 
     release.set()
     qtbot.waitUntil(c.worker.isFinished, timeout=5000)
     c.shutdown()  # what main() does after the event loop has ended
-    assert c.session is None and session._txt is None
+    assert c.session is None and session.closed
