@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from captioner.app.autosave import SessionLog
 from captioner.app.engine import ModelInfo, ModelRequest
-from captioner.app.export_dialog import ask_and_export
+from captioner.app.export_dialog import ExportError, ask_and_export
 from captioner.app.main_window import MainWindow
 from captioner.app.overlay import CaptionOverlay
 from captioner.app.platform_notes import overlay_limitations
@@ -313,8 +313,12 @@ class CaptionerController(QObject):
             return None
         stem = datetime.now().strftime("captions-%Y-%m-%d_%H-%M")
         docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        path = ask_and_export(self.window, segments, fmt, Path(docs or Path.home()) / stem,
-                              self.model_info.name if self.model_info else None)
+        try:
+            path = ask_and_export(self.window, segments, fmt, Path(docs or Path.home()) / stem,
+                                  self.model_info.name if self.model_info else None)
+        except ExportError as exc:
+            self.window.show_message(str(exc), 0)
+            return None
         if path is not None:
             self.window.show_message(f"Saved {path}")
         return path

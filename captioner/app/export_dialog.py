@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,14 +28,34 @@ def render(segments: Sequence[Segment], fmt: str, model: str | None = None) -> s
     raise ValueError(f"unknown export format {fmt!r}")
 
 
+class ExportError(Exception):
+    """The transcript could not be saved; the message says why and what to do."""
+
+
 def export_to(path: Path, segments: Sequence[Segment], fmt: str, model: str | None = None) -> Path:
-    path.write_text(render(segments, fmt, model), encoding="utf-8")
+    """Write ``path`` all or nothing: a full disk or a refused folder leaves an existing file as it was.
+
+    Raises ``ExportError`` with a message for the user.
+    """
+    text = render(segments, fmt, model)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise ExportError(f"Could not save {path}: {exc.strerror or exc}. Free some space or choose another "
+                           "folder; the transcript is still here.") from exc
     return path
 
 
 def ask_and_export(parent: QWidget, segments: Sequence[Segment], fmt: str, suggested: Path,
                    model: str | None = None) -> Path | None:
-    """Ask where to save, then write; returns the path, or ``None`` when cancelled."""
+    """Ask where to save, then write; returns the path, or ``None`` when cancelled (``ExportError`` on errors)."""
     name, _ = QFileDialog.getSaveFileName(parent, "Export transcript", str(suggested.with_suffix(f".{fmt}")),
                                           FILTERS[fmt])
     if not name:

@@ -15,6 +15,7 @@ from captioner.app.level_meter import FLOOR_DB, LevelMeter
 from captioner.app.main_window import MainWindow
 from captioner.app.worker import Stats
 from captioner.asr.segmenter import Segment
+from captioner.formats import to_text
 
 INFO = ModelInfo("tiny", "/m/tiny", "rnnt", 80, (80, 480), ("rnnt", "ctc"), "CPUExecutionProvider")
 SEGMENTS = [Segment("hello there", 0.5, 1.6), Segment("[2.0 s skipped to catch up]", 1.6, 3.6, gap=True),
@@ -119,3 +120,25 @@ def test_search_highlights_follow_appended_lines(qtbot: QtBot, monkeypatch: pyte
     assert t.text.extraSelections() == [] and t.matches.text() == "0 found"
     t.add_segment(Segment("kenobi again", 0.0, 1.0))
     assert t.matches.text() == "1 found"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (ENOSPC on every write)")
+def test_export_to_a_full_disk_keeps_the_old_file_and_says_why(tmp_path: Path) -> None:
+    from captioner.app.export_dialog import ExportError
+
+    target = tmp_path / "meeting.txt"
+    target.write_text("yesterday's export\n")
+    (tmp_path / ".meeting.txt.partial").symlink_to("/dev/full")  # the new copy lands on a full disk
+    with pytest.raises(ExportError, match=r"Could not save .*meeting\.txt: No space left on device\. Free some space"):
+        export_to(target, SEGMENTS, "txt")
+    assert target.read_text() == "yesterday's export\n", "all or nothing: the old file is untouched"
+    assert not (tmp_path / ".meeting.txt.partial").exists()
+    assert export_to(target, SEGMENTS, "txt").read_text() == to_text(SEGMENTS)  # room again: it works
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.txt"]
+
+
+def test_export_into_a_missing_folder_says_why(tmp_path: Path) -> None:
+    from captioner.app.export_dialog import ExportError
+
+    with pytest.raises(ExportError, match="No such file or directory"):
+        export_to(tmp_path / "gone" / "a.srt", SEGMENTS, "srt")
