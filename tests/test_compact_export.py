@@ -11,6 +11,7 @@ import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
+from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.spec import ModelSpec, StreamingSpec
 from captioner.export.compact import max_step_window, shorten_value_names, trim_position_tables
@@ -106,7 +107,15 @@ def test_a_window_as_wide_as_the_table_cuts_nothing(extra: int) -> None:
     assert _table_rows(model) == [rows]
 
 
-def test_step_window_covers_cache_and_chunk_with_room() -> None:
-    # demo model: 70 cached frames + (112 + 9 feature frames) / 8 -> 86 frames a step, doubled and rounded up
-    assert max_step_window(70, 112, 9, 8) == 192
-    assert max_step_window(70, 112, 9, 8) >= 2 * (70 + 16)
+def test_window_covers_a_step_and_the_inspect_probe_with_room() -> None:
+    # demo model: 70 cached frames + max(16 frames a step, inspect's 66) = 136, doubled and rounded up
+    assert max_step_window(70, 112, 9, 8) == 320
+    # a long chunk (1009 feature frames, 127 encoder frames a step): the step decides
+    assert max_step_window(70, 1000, 9, 8) == 448
+
+
+def test_a_compacted_folder_passes_inspect(tmp_path: Path) -> None:
+    """inspect runs each encoder on a long test window: the cut table must cover it (tiny-a: left context 28)."""
+    target = _compacted_copy(tmp_path)
+    report = inspect_model_folder(target)
+    assert report.usable, report.message

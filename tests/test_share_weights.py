@@ -59,3 +59,37 @@ def test_shared_folder_can_still_be_quantized(tmp_path: Path) -> None:
     spec = quantize_folder(target, tmp_path / "int8")
     assert spec.weights_file == WEIGHTS_FILE
     assert inspect_model_folder(tmp_path / "int8").usable
+    # still one pool, without the float encoder weights the int8 graphs replaced (tiny-a: 1.25 -> 0.67 MB)
+    assert (tmp_path / "int8" / WEIGHTS_FILE).stat().st_size < 0.6 * (target / WEIGHTS_FILE).stat().st_size
+
+
+def test_an_already_shared_folder_can_be_shared_again(tmp_path: Path) -> None:
+    target = _shared_copy(tmp_path)
+    graphs = sorted(p.name for p in target.glob("*.onnx"))
+    before = (target / WEIGHTS_FILE).read_bytes()
+    assert share_weights(target, graphs) > 0
+    assert (target / WEIGHTS_FILE).read_bytes() == before, "the same tensors, pooled the same way"
+    assert not list(target.glob("*.partial"))
+    assert_same_tokens(SOURCE, target, clip("speech_8s"), (0,))
+
+
+def test_a_graph_left_out_of_a_reshare_is_refused_not_corrupted(tmp_path: Path) -> None:
+    target = _shared_copy(tmp_path)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    with pytest.raises(ValueError, match=r"ctc_head\.onnx.* also read weights\.bin"):
+        share_weights(target, ["encoder-la0.onnx"])
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before, "nothing was touched"
+
+
+def test_export_refuses_a_folder_holding_an_earlier_export(tmp_path: Path) -> None:
+    """Graphs of an earlier export left beside a new one would read the new weights.bin at wrong offsets."""
+    from captioner.export.errors import ExportError
+    from captioner.export.nemo_export import _require_empty
+
+    shutil.copytree(SOURCE, tmp_path / "old")
+    with pytest.raises(ExportError, match=r"old already holds a model \(captioner-model\.json, ctc_head\.onnx"):
+        _require_empty(tmp_path / "old")
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "README.md").write_text("notes stay welcome\n")
+    _require_empty(tmp_path / "new")
+    _require_empty(tmp_path / "not-made-yet")

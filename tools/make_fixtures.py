@@ -812,7 +812,7 @@ def main() -> int:
             log(f"{name}: export_model -> models/{name}")
             spec = export_model(
                 fresh_model(nemo_path), _clean(out / "models" / name), verify=not args.no_verify, name=name,
-                share=False,  # self-contained graphs: tests derive shared and compacted copies from them
+                share=False, compact=False,  # graphs as torch exported them: tests derive shared/compacted copies
             )
             log(f"{name}: seed export")
             export_seed(nemo_path, name, out / "seed" / name, MODELS[name]["seed_layout"])

@@ -162,6 +162,10 @@ def inspect_model_folder(path: Path | str) -> InspectReport:
 
 GraphCheck = Callable[[ort.InferenceSession, GraphInfo], None]
 
+PROBE_ENCODER_FRAMES = 65
+"""The test window's length in encoder frames: longer than any lookahead's step (1040 ms is 14), so a graph
+exported for another lookahead shows itself by the frames it keeps."""
+
 
 def _planned_checks(folder: ModelFolder) -> dict[str, GraphCheck]:
     """What each graph the spec names must satisfy, keyed by file name."""
@@ -218,7 +222,7 @@ def _check_encoder_window(session: ort.InferenceSession, info: GraphInfo, folder
     """Run a long window: the graph must trim it to the manifest's frames per step (its lookahead)."""
     spec = folder.spec
     channel, time = initial_cache_shapes(info, spec.encoder, left)
-    width = spec.encoder.subsampling_factor * 64 + spec.encoder.subsampling_factor + 1
+    width = spec.encoder.subsampling_factor * PROBE_ENCODER_FRAMES + 1
     try:
         outputs = session.run(None, {
             "audio_signal": np.zeros((1, spec.preprocessor.n_mels, width), np.float32),

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from captioner.asr.inspect import PROBE_ENCODER_FRAMES
 from captioner.export.deps import require_onnx
 
 WEIGHTS_FILE = "weights.bin"
@@ -49,12 +50,14 @@ def _scalar(values: dict[str, np.ndarray], name: str) -> int | None:
     return int(v.reshape(()))
 
 
-def _centre_inputs(graph: Any, values: dict[str, np.ndarray], slice_node: Any, centre: int) -> list[tuple[Any, int]]:
+def _centre_inputs(graph: Any, values: dict[str, np.ndarray], consumers: dict[str, list[Any]], slice_node: Any,
+                   centre: int) -> list[tuple[Any, int]]:
     """Where ``slice_node`` reads the table's centre: ``[(node, input index)]``, or ``[]`` if not NeMo's pattern.
 
     NeMo's ``RelPositionalEncoding`` slices ``pe[:, centre - L : centre + L - 1]``; exported, that is
     ``starts = Unsqueeze(Sub(centre, L))`` and ``ends = Unsqueeze(Sub(Add(centre, L), 1))`` with
-    ``axes = steps = [1]``. Anything else is left alone.
+    ``axes = steps = [1]``, every intermediate used by this Slice alone (so moving the centre changes
+    nothing else). Anything else is left alone.
     """
     producer = {out: node for node in graph.node for out in node.output}
     if len(slice_node.input) != 5:
@@ -62,20 +65,34 @@ def _centre_inputs(graph: Any, values: dict[str, np.ndarray], slice_node: Any, c
     if [_scalar(values, slice_node.input[i]) for i in (3, 4)] != [1, 1]:
         return []
 
-    def through_unsqueeze(name: str) -> Any:
-        node = producer.get(name)
-        return producer.get(node.input[0]) if node is not None and node.op_type == "Unsqueeze" else None
+    def only_feeds(node: Any, user: Any) -> bool:
+        return len(node.output) == 1 and [id(u) for u in consumers.get(node.output[0], [])] == [id(user)]
 
-    start_sub, end_sub = through_unsqueeze(slice_node.input[1]), through_unsqueeze(slice_node.input[2])
-    if start_sub is None or end_sub is None or start_sub.op_type != "Sub" or end_sub.op_type != "Sub":
+    def sub_through_unsqueeze(name: str) -> Any:
+        unsqueeze = producer.get(name)
+        if unsqueeze is None or unsqueeze.op_type != "Unsqueeze" or not only_feeds(unsqueeze, slice_node):
+            return None
+        sub = producer.get(unsqueeze.input[0])
+        return sub if sub is not None and sub.op_type == "Sub" and only_feeds(sub, unsqueeze) else None
+
+    start_sub, end_sub = sub_through_unsqueeze(slice_node.input[1]), sub_through_unsqueeze(slice_node.input[2])
+    if start_sub is None or end_sub is None:
         return []
     if _scalar(values, start_sub.input[0]) != centre or _scalar(values, end_sub.input[1]) != 1:
         return []
     end_add = producer.get(end_sub.input[0])
-    if end_add is None or end_add.op_type != "Add":
+    if end_add is None or end_add.op_type != "Add" or not only_feeds(end_add, end_sub):
         return []
     spots = [(start_sub, 0)] + [(end_add, i) for i in (0, 1) if _scalar(values, end_add.input[i]) == centre]
     return spots if len(spots) == 2 else []
+
+
+def _drop_unused_constants(graph: Any, names: set[str]) -> None:
+    """Remove the ``Constant`` nodes among ``names`` that nothing reads any more (the old centres)."""
+    used = {i for node in graph.node for i in node.input} | {o.name for o in graph.output}
+    dead = [n for n in graph.node if n.op_type == "Constant" and n.output[0] in names and n.output[0] not in used]
+    for node in dead:
+        graph.node.remove(node)
 
 
 def trim_position_tables(model: Any, max_window: int) -> int:
@@ -105,7 +122,7 @@ def trim_position_tables(model: Any, max_window: int) -> int:
         users = consumers.get(name, [])
         if not users or any(u.op_type != "Slice" or u.input[0] != name for u in users):
             continue
-        spots = [_centre_inputs(graph, values, u, centre) for u in users]
+        spots = [_centre_inputs(graph, values, consumers, u, centre) for u in users]
         if not all(spots):
             continue
         trimmed = np.ascontiguousarray(table[:, centre - max_window: centre + max_window - 1])
@@ -113,8 +130,11 @@ def trim_position_tables(model: Any, max_window: int) -> int:
         start_sub = spots[0][0][0]
         centre_dtype = values[start_sub.input[0]].dtype
         graph.initializer.append(numpy_helper.from_array(np.array(max_window, dtype=centre_dtype), name=new_centre))
+        old_centres = set()
         for node, index in (spot for found in spots for spot in found):
+            old_centres.add(node.input[index])
             node.input[index] = new_centre
+        _drop_unused_constants(graph, old_centres)
         if name in inits:
             inits[name].CopyFrom(numpy_helper.from_array(trimmed, name=name))
         else:
@@ -125,8 +145,13 @@ def trim_position_tables(model: Any, max_window: int) -> int:
 
 def max_step_window(last_channel_cache_size: int, chunk_frames: int, pre_encode_cache_size: int,
                     subsampling_factor: int) -> int:
-    """The most encoder frames one streaming step attends over, with room to spare (rounded up, doubled)."""
-    frames = last_channel_cache_size + -(-(chunk_frames + pre_encode_cache_size) // subsampling_factor)
+    """The most encoder frames a graph is ever run over, doubled for room to spare and rounded up to 64.
+
+    That is the attention cache plus the longer of a streaming step and ``captioner inspect``'s test
+    window. A longer window than the cut table would read the wrong rows, so the margin is generous.
+    """
+    step = -(-(chunk_frames + pre_encode_cache_size) // subsampling_factor)
+    frames = last_channel_cache_size + max(step, PROBE_ENCODER_FRAMES + 1)
     return 64 * -(-2 * frames // 64)
 
 
@@ -195,43 +220,64 @@ def _constants_to_initializers(model: Any, min_bytes: int) -> int:
     return moved
 
 
+def _graphs_using_pool(out_dir: Path) -> set[str]:
+    """The ``.onnx`` files in ``out_dir`` that keep tensors in its ``weights.bin``."""
+    onnx, _ = require_onnx()
+    users = set()
+    for path in out_dir.glob("*.onnx"):
+        model = onnx.load(str(path), load_external_data=False)
+        if any(entry.key == "location" and entry.value == WEIGHTS_FILE
+               for init in model.graph.initializer for entry in init.external_data):
+            users.add(path.name)
+    return users
+
+
 def share_weights(out_dir: Path, graph_files: list[str], min_bytes: int = 256) -> int:
     """Move every tensor of ``min_bytes`` or more into one ``weights.bin`` that all graphs point into.
 
     ONNX Runtime resolves external data relative to each graph, so loading is unchanged. Works on a
-    folder that already shares its weights: the new pool is written beside the old one, which the
-    graphs are read from, and replaces it at the end. Returns the number of bytes saved.
+    folder that already shares its weights, as long as ``graph_files`` names every graph that reads the
+    old pool (a graph left out would point at the wrong bytes afterwards: refused with ``ValueError``).
+    The new pool and graphs are written beside the old ones and renamed over them at the end. Returns
+    the number of bytes saved.
     """
     onnx, _ = require_onnx()
+    stranded = _graphs_using_pool(out_dir) - set(graph_files) if (out_dir / WEIGHTS_FILE).exists() else set()
+    if stranded:
+        raise ValueError(f"{', '.join(sorted(stranded))} in {out_dir} also read {WEIGHTS_FILE}: share them too, "
+                         "or remove them first.")
     offsets: dict[bytes, tuple[int, int]] = {}
     total = 0
-    pending = out_dir / (WEIGHTS_FILE + ".partial")
-    rewritten: list[tuple[str, Any]] = []
-    with open(pending, "wb") as blob:
-        for name in graph_files:
-            model = onnx.load(str(out_dir / name))  # with the external data of any earlier pool
-            _constants_to_initializers(model, min_bytes)
-            for init in model.graph.initializer:
-                data = init.raw_data
-                if not data or len(data) < min_bytes:
-                    continue
-                total += len(data)
-                key = hashlib.sha256(data).digest()
-                if key not in offsets:
-                    blob.write(b"\0" * (-blob.tell() % 64))  # aligned, as ONNX Runtime's mmap prefers
-                    offsets[key] = (blob.tell(), len(data))
-                    blob.write(data)
-                offset, length = offsets[key]
-                init.ClearField("raw_data")
-                init.data_location = onnx.TensorProto.EXTERNAL
-                del init.external_data[:]
-                for k, v in (("location", WEIGHTS_FILE), ("offset", str(offset)), ("length", str(length))):
-                    entry = init.external_data.add()
-                    entry.key, entry.value = k, v
-            rewritten.append((name, model))
-        stored = blob.tell()
-    # Graphs are saved only once all have been read: until then they may still point into the old pool.
-    os.replace(pending, out_dir / WEIGHTS_FILE)
-    for name, model in rewritten:
-        onnx.save(model, str(out_dir / name))
+    partial = ".partial"
+    try:
+        with open(out_dir / (WEIGHTS_FILE + partial), "wb") as blob:
+            for name in graph_files:
+                model = onnx.load(str(out_dir / name))  # with the external data of any earlier pool
+                _constants_to_initializers(model, min_bytes)
+                for init in model.graph.initializer:
+                    data = init.raw_data
+                    if not data or len(data) < min_bytes:
+                        continue
+                    total += len(data)
+                    key = hashlib.sha256(data).digest()
+                    if key not in offsets:
+                        blob.write(b"\0" * (-blob.tell() % 64))  # aligned, as ONNX Runtime's mmap prefers
+                        offsets[key] = (blob.tell(), len(data))
+                        blob.write(data)
+                    offset, length = offsets[key]
+                    init.ClearField("raw_data")
+                    init.data_location = onnx.TensorProto.EXTERNAL
+                    del init.external_data[:]
+                    for k, v in (("location", WEIGHTS_FILE), ("offset", str(offset)), ("length", str(length))):
+                        entry = init.external_data.add()
+                        entry.key, entry.value = k, v
+                onnx.save(model, str(out_dir / (name + partial)))
+            stored = blob.tell()
+    except BaseException:
+        for leftover in out_dir.glob("*" + partial):
+            leftover.unlink()
+        raise
+    # Everything is written: swap the pool and the graphs in (a crash in these renames is the only window).
+    for name in [WEIGHTS_FILE, *graph_files]:
+        os.replace(out_dir / (name + partial), out_dir / name)
     return total - stored

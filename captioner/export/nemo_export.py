@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from captioner.asr.manifest import write_manifest
+from captioner.asr.manifest import MANIFEST_NAME, write_manifest
 from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, RnntSpec, StreamingSpec
 from captioner.export.compact import (
     WEIGHTS_FILE,
@@ -338,6 +338,14 @@ def _write_tokenizer(model: Any, path: Path) -> int:
 # ---------------------------------------------------------------------------------------------------
 # the public entry point
 # ---------------------------------------------------------------------------------------------------
+def _require_empty(out_dir: Path) -> None:
+    """Refuse a folder holding an earlier export: its graphs would be left mixed with the new ones."""
+    old = sorted(p.name for p in out_dir.glob("*") if p.suffix == ".onnx" or p.name in (WEIGHTS_FILE, MANIFEST_NAME))
+    if old:
+        raise ExportError(f"{out_dir} already holds a model ({', '.join(old[:4])}{', ...' if len(old) > 4 else ''}): "
+                          "export into an empty or new folder, or delete that one first.")
+
+
 def export_model(
     model_or_nemo_path: Any,
     out_dir: Path,
@@ -346,6 +354,7 @@ def export_model(
     verify: bool = True,
     name: str | None = None,
     share: bool = True,
+    compact: bool = True,
 ) -> ModelSpec:
     """Export ``model_or_nemo_path`` (a ``.nemo`` path or an in-memory hybrid model) to ``out_dir``.
 
@@ -353,12 +362,15 @@ def export_model(
     "ctc" or "both". With ``verify`` the folder is run through Captioner's recognizer and must emit the
     same token ids as NeMo's own streaming loop for every exported decoder and lookahead. With
     ``share`` (the default) the weights of all graphs are stored once, in ``weights.bin`` (see
-    :func:`share_weights`); without it every graph is self-contained.
+    :func:`share_weights`); without it every graph is self-contained. With ``compact`` (the default) NeMo's
+    position table is cut to the rows a step reads and tensor names are shortened (exact; see
+    :mod:`captioner.export.compact`); without it the graphs are exactly as torch exported them.
     """
     if decoders not in ("rnnt", "ctc", "both"):
         raise ExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
     _, nemo = require_nemo()
     _require_onnx()
+    _require_empty(Path(out_dir))
     model, default_name, source = _load_model(model_or_nemo_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -403,8 +415,10 @@ def export_model(
                 path = out_dir / fname
                 _export_encoder(model, att, path, first_chunk=first)
                 _dedupe_initializers(path)
-                _compact_encoder(path, max_step_window(lookahead.last_channel_cache_size, max(lookahead.chunk_frames),
-                                                       lookahead.pre_encode_cache_size, sub))
+                if compact:
+                    _compact_encoder(path, max_step_window(lookahead.last_channel_cache_size,
+                                                           max(lookahead.chunk_frames),
+                                                           lookahead.pre_encode_cache_size, sub))
                 io = graph_io(path)
                 _check_names(path, io, ENCODER_INPUTS, ENCODER_OUTPUTS)
                 _verify_encoder_graph(model, att, path, first_chunk=first)

@@ -47,7 +47,7 @@ def quantize_folder(source: Path, target: Path) -> ModelSpec:
     target.mkdir(parents=True, exist_ok=True)
     encoders = {f for s in spec.streaming for f in (s.encoder_file, s.first_chunk_encoder_file) if f}
     for item in source.iterdir():
-        if item.name == MANIFEST_NAME or not item.is_file():
+        if item.name == MANIFEST_NAME or not item.is_file() or item.name.endswith(".partial"):
             continue
         if item.name in encoders:
             _quiet_root_logger()
@@ -55,6 +55,14 @@ def quantize_folder(source: Path, target: Path) -> ModelSpec:
                              weight_type=QuantType.QInt8, per_channel=False)
         else:
             shutil.copy2(item, target / item.name)
+    if spec.weights_file:
+        # The quantized encoders came out self-contained, and the copied pool still holds their float
+        # weights: pool again, so the folder keeps one copy of each tensor and none that is unused.
+        from captioner.export.compact import share_weights
+
+        others = [f for f in (spec.rnnt.decoder_joint_file if spec.rnnt else None,
+                              spec.ctc.head_file if spec.ctc else None) if f]
+        share_weights(target, sorted(encoders) + others)
     quantized = replace(spec, quantization=SCHEME, name=f"{spec.name}-{SCHEME}")
     write_manifest(quantized, target)
     return quantized
