@@ -55,7 +55,10 @@ class CaptionerController(QObject):
         self.state = "idle"
         self.session: SessionLog | None = None
         self._quitting = False
+        # What the GUI has asked the worker for. Its state signals arrive queued and can be older than the
+        # last request, so decisions about opening and releasing the device rest on these, not on them.
         self._input_requested = False  # an input is open or being opened in the worker
+        self._captioning_requested = False  # a session is running or paused, or about to be
         self.sources: list[SourceInfo] = [] if input_file else list_sources(include_system=list_system_audio)
 
         self.worker = InferenceWorker()
@@ -90,7 +93,7 @@ class CaptionerController(QObject):
         wk.modelFailed.connect(self._on_model_failed)
         wk.stateChanged.connect(self._on_state)
         wk.statusMessage.connect(lambda text: w.show_message(text, 0))
-        wk.inputFailed.connect(lambda text: w.show_message(text, 0))
+        wk.inputFailed.connect(self._on_input_failed)
         wk.inputFinished.connect(self._on_input_finished)
         ov.geometryChangedByUser.connect(self._on_overlay_moved)
         ov.clickThroughChanged.connect(lambda on: tray.set_overlay(ov.isVisible(), on))
@@ -177,7 +180,7 @@ class CaptionerController(QObject):
             return
         reopen = self.input_file is not None or not self._input_requested
         self._new_session()
-        self._input_requested = True
+        self._input_requested = self._captioning_requested = True
         self.worker.start_captioning(self._factory if reopen else None)
 
     def pause(self) -> None:
@@ -185,6 +188,9 @@ class CaptionerController(QObject):
 
     def stop(self) -> None:
         self.worker.stop_captioning()
+        self._captioning_requested = False
+        if not self.window.isVisible() and not self._quitting:
+            self._release_idle_input()  # stopped from the tray: the level meter is not on screen
 
     def _tray_start_pause(self) -> None:
         if self.state == "running":
@@ -214,18 +220,20 @@ class CaptionerController(QObject):
             self.session = None
 
     def _on_state(self, state: str) -> None:
-        ended = self.state in ("running", "paused") and state == "monitoring"
         self.state = state
-        if state == "idle":
-            self._input_requested = False
-        elif ended and not self.window.isVisible() and not self._quitting:
-            self._release_idle_input()  # captioning stopped from the tray: the meter is not on screen
         self.window.set_state(state)
         self.tray.set_state(state)
         if state != "running":
             self.overlay.set_tentative("")
 
+    def _on_input_failed(self, text: str) -> None:
+        self._input_requested = self._captioning_requested = False  # nothing is open: Start opens it again
+        self.window.show_message(text, 0)
+        if not self.window.isVisible():
+            self.tray.notify("Captioner: no audio", text)
+
     def _on_input_finished(self) -> None:
+        self._captioning_requested = False
         self.window.show_message(f"Finished captioning {self.input_file.name if self.input_file else 'the file'}.")
         self._close_session()
         self.sessionFinished.emit()
@@ -328,7 +336,7 @@ class CaptionerController(QObject):
         self.window.showNormal()
         self.window.raise_()
         self.window.activateWindow()
-        if self.input_file is None and self.state == "idle" and not self._input_requested:
+        if self.input_file is None and not self._input_requested:
             self._open_selected_source()  # the level meter is back with the window
 
     def _window_close(self) -> None:
@@ -336,19 +344,21 @@ class CaptionerController(QObject):
             self.window.hide()
             if self._release_idle_input():
                 self.tray.notify("Captioner is in the tray", "The microphone is off until you start captioning.")
-            else:
+            elif self._captioning_requested:
                 self.tray.notify("Captioner is still running", "Captions continue; use the tray icon to quit.")
+            else:
+                self.tray.notify("Captioner is in the tray", "Use the tray icon to open it again or to quit.")
         else:
             self.quit()
 
     def _release_idle_input(self) -> bool:
-        """Close a device that only feeds the level meter while nobody can see the meter.
+        """Close a device that only feeds the level meter while nobody can see the meter; True if it did.
 
         Why: an open microphone lights the system's "microphone in use" indicator; a captioning app
         sitting in the tray must not look like it is listening when it is not.
         """
-        if self.input_file is not None or self.state not in ("monitoring", "idle") or not self._input_requested:
-            return self.state not in ("running", "paused")
+        if self.input_file is not None or self._captioning_requested or not self._input_requested:
+            return False
         self.worker.close_input()
         self._input_requested = False
         return True

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -17,8 +18,7 @@ class ModelChecker(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = _check_pool()
 
     def check(self, path: str) -> None:
         # The answer travels through a parentless relay: if the dialog (and this checker) is closed while
@@ -29,6 +29,15 @@ class ModelChecker(QObject):
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self._pool.waitForDone(timeout_ms)
+
+
+@functools.cache
+def _check_pool() -> QThreadPool:
+    """One thread for all model checks, owned by no dialog: closing Settings never waits for an inspection
+    (a pool owned by the dialog would block the GUI until the running check finished)."""
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    return pool
 
 
 class _Relay(QObject):

@@ -127,3 +127,25 @@ def test_the_tray_releases_an_idle_microphone(qtbot: QtBot, pulse: PulseServer, 
     c.start()  # starting from the tray opens the device again
     qtbot.waitUntil(lambda: c.state == "running", timeout=30_000)
     assert _recording_streams(pulse) == 1
+
+
+def test_tray_requests_in_quick_succession_are_not_undone_by_late_state_signals(  # type: ignore[no-untyped-def]
+        qtbot: QtBot, pulse: PulseServer, controller_factory, settings_file: Path, model_dir: Path) -> None:
+    """The worker's state signals arrive queued; GUI actions faster than them must still end right."""
+    save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY),
+                  QSettings(str(settings_file), QSettings.Format.IniFormat))
+    c: CaptionerController = controller_factory()
+    c.tray.available = True
+    qtbot.waitUntil(lambda: c.state == "monitoring" and _recording_streams(pulse) == 1, timeout=30_000)
+
+    c.window.close()
+    c.show_window()  # before the worker has even reported the device closed
+    qtbot.wait(500)
+    assert c.state == "monitoring" and _recording_streams(pulse) == 1, "the window's meter listens again"
+
+    c.window.close()
+    qtbot.waitUntil(lambda: _recording_streams(pulse) == 0, timeout=5000)
+    c.start()  # from the tray ...
+    c.stop()  # ... and stopped again at once, still in the tray
+    qtbot.wait(1000)
+    assert c.state == "idle" and _recording_streams(pulse) == 0, "hidden and not captioning: the device is closed"

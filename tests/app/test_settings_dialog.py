@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
@@ -81,12 +82,25 @@ def test_overlay_preview_and_cancel_reverts(qtbot: QtBot, controller_factory) ->
     assert c.settings.overlay.lines == 2
 
 
-def test_a_model_check_that_outlives_its_dialog_is_dropped(qtbot: QtBot, model_dir: Path) -> None:
+def test_a_model_check_that_outlives_its_dialog_is_dropped(qtbot: QtBot, model_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
     import shiboken6
     from PySide6.QtCore import QObject
 
+    from captioner.app import model_check
     from captioner.app.model_check import ModelChecker
 
+    released = threading.Event()
+    gave_up: list[bool] = []
+    real_inspect = model_check.inspect_model_folder
+
+    def slow_inspect(path: Path) -> object:  # a large model: the check takes as long as the test says
+        gave_up.append(not released.wait(timeout=5))
+        return real_inspect(path)
+
+    monkeypatch.setattr(model_check, "inspect_model_folder", slow_inspect)
     answers: list[str] = []
     kept = ModelChecker()
     kept.checked.connect(lambda path, _report: answers.append(path))
@@ -95,7 +109,9 @@ def test_a_model_check_that_outlives_its_dialog_is_dropped(qtbot: QtBot, model_d
     closing.checked.connect(lambda path, _report: answers.append("late " + path))
     closing.check(str(model_dir))
     kept.check(str(model_dir))
-    shiboken6.delete(dialog)  # the dialog goes away while its check still runs
+    shiboken6.delete(dialog)  # the dialog goes away while its check still runs ...
+    assert gave_up == [], "... and closing it did not wait for the check to finish"
+    released.set()
     qtbot.waitUntil(lambda: answers == [str(model_dir)], timeout=30_000)
     qtbot.wait(100)
-    assert answers == [str(model_dir)]
+    assert answers == [str(model_dir)] and gave_up == [False, False]
