@@ -140,12 +140,14 @@ def test_tray_requests_in_quick_succession_are_not_undone_by_late_state_signals(
 
     c.window.close()
     c.show_window()  # before the worker has even reported the device closed
-    qtbot.wait(500)
+    qtbot.waitUntil(lambda: c.state == "monitoring" and _recording_streams(pulse) == 1, timeout=10_000)
+    qtbot.wait(300)
     assert c.state == "monitoring" and _recording_streams(pulse) == 1, "the window's meter listens again"
 
     c.window.close()
     qtbot.waitUntil(lambda: _recording_streams(pulse) == 0, timeout=5000)
     c.start()  # from the tray ...
     c.stop()  # ... and stopped again at once, still in the tray
-    qtbot.wait(1000)
+    qtbot.waitUntil(lambda: c.state == "idle" and _recording_streams(pulse) == 0, timeout=10_000)
+    qtbot.wait(300)
     assert c.state == "idle" and _recording_streams(pulse) == 0, "hidden and not captioning: the device is closed"
