@@ -6,6 +6,9 @@
 * On Linux PyInstaller does not redirect ``ctypes.util.find_library`` into the bundle (it does only on
   Windows), so sounddevice would load the system's PortAudio, or fail without one, instead of the
   copy bundled next to it. Bundled libraries are tried first, then the system's.
+* A frozen app does not get the interpreter's C-locale coercion (PEP 538): started with no locale (from
+  systemd, cron, a bare ``env -i``) Qt warns on stderr and falls back to ASCII. As Python itself would,
+  a C/POSIX ``LC_CTYPE`` becomes ``C.UTF-8`` (``LC_ALL``, when set, is the user's explicit choice).
 """
 
 from __future__ import annotations
@@ -47,5 +50,14 @@ def _bundled_find_library() -> None:
     ctypes.util.find_library = find_library
 
 
+def _utf8_locale() -> None:
+    if sys.platform == "win32" or os.environ.get("LC_ALL"):
+        return
+    ctype = os.environ.get("LC_CTYPE") or os.environ.get("LANG") or "C"
+    if ctype in ("C", "POSIX"):
+        os.environ["LC_CTYPE"] = "C.UTF-8"
+
+
 _stdio()
 _bundled_find_library()
+_utf8_locale()

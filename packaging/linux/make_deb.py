@@ -54,20 +54,52 @@ def is_elf(path: Path) -> bool:
         return f.read(4) == b"\x7fELF"
 
 
+STANDARD_LIB_DIRS = ("/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/")
+
+
 @functools.cache
 def dpkg_index() -> dict[str, tuple[str, str]]:
-    """Library file name -> (package, path) for every library dpkg knows (``dpkg -S`` rereads everything per call)."""
+    """Library file name -> (package, path) for every library dpkg knows (``dpkg -S`` rereads everything per call).
+
+    A file name several packages ship (a private copy in an application's own folder, say) maps to the one
+    in a standard library folder, where the dynamic loader finds it.
+    """
     index: dict[str, tuple[str, str]] = {}
-    for listing in Path("/var/lib/dpkg/info").glob("*.list"):
+    for listing in sorted(Path("/var/lib/dpkg/info").glob("*.list")):
         package = listing.stem.split(":")[0]
         for line in listing.read_text(errors="replace").splitlines():
             if "/lib" in line and ".so" in line:
-                index.setdefault(os.path.basename(line), (package, line))
+                name = os.path.basename(line)
+                if name not in index or (_is_standard(line) and not _is_standard(index[name][1])):
+                    index[name] = (package, line)
     return index
 
 
+def _is_standard(path: str) -> bool:
+    return os.path.dirname(path).count("/") <= 4 and path.startswith(STANDARD_LIB_DIRS)
+
+
+@functools.cache
+def dpkg_paths() -> dict[str, str]:
+    """Full path -> package for every library dpkg knows."""
+    return {path: package for package, path in dpkg_index().values()} | {
+        line: listing.stem.split(":")[0]
+        for listing in Path("/var/lib/dpkg/info").glob("*.list")
+        for line in listing.read_text(errors="replace").splitlines() if "/lib" in line and ".so" in line}
+
+
 def owning_package(library: str) -> str | None:
-    """The Debian package that owns ``library`` (a path or a bare soname) on this machine, if any."""
+    """The Debian package that owns ``library`` (a path or a bare soname) on this machine, if any.
+
+    A path is looked up as it is, resolved, and with or without the ``/usr`` prefix (merged-/usr systems
+    register either); a bare name falls back to the library of that name in a standard folder.
+    """
+    if os.sep in library:
+        paths = dpkg_paths()
+        for candidate in (library, os.path.realpath(library)):
+            for variant in (candidate, candidate.removeprefix("/usr"), "/usr" + candidate):
+                if variant in paths:
+                    return paths[variant]
     index = dpkg_index()
     for name in (os.path.basename(library), os.path.basename(os.path.realpath(library))):
         if name in index:

@@ -62,9 +62,12 @@ def launch_to_listening(exe: Path, home: Path, model: Path | None) -> float:
     extra = ["--model", str(model)] if model else []
     proc = subprocess.run([str(exe), "--smoke-test", "--settings", str(home / "report.ini"), *extra],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
-    report = json.loads(proc.stdout)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        report = {"ok": False}
     if proc.returncode != 0 or not report["ok"]:
-        raise SystemExit(f"report: the smoke test failed: {proc.stdout}{proc.stderr}")
+        raise SystemExit(f"report: the smoke test failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
     listening = (report["audio"].get("opened") or {}).get("listening_at_unix")
     if listening is None:
         raise SystemExit(f"report: no audio block was captured: {json.dumps(report['audio'])}")

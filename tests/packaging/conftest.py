@@ -79,6 +79,7 @@ def app_env(home: Path, **extra: str) -> dict[str, str]:
     runtime = home / "runtime"
     runtime.mkdir(parents=True, exist_ok=True)
     runtime.chmod(0o700)
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PULSE_SERVER", "TMPDIR")}
+    # No LANG/LC_*: like an app started from a minimal environment, the bundle must cope (see rthook_captioner).
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "PULSE_SERVER", "TMPDIR")}
     return {**keep, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
             "XDG_RUNTIME_DIR": str(runtime), **extra}
