@@ -344,7 +344,12 @@ class SettingsDialog(QDialog):
         s = copy.deepcopy(self._original)
         if self.model_usable():
             s.model_dir = self.folder.text().strip()
-            s.lookahead_ms = self.lookahead.currentData()
+            chosen = self.lookahead.currentData()
+            shown = tuple(self.lookahead.itemData(i) for i in range(self.lookahead.count()))
+            # Left at the live default: keep "default" (None), so OK without changes reloads nothing and the
+            # default follows the model when the folder changes later.
+            at_default = bool(shown) and chosen == live_default_lookahead(shown)
+            s.lookahead_ms = None if self._original.lookahead_ms is None and at_default else chosen
             s.decoder = str(self.decoder.currentData())
             s.provider = str(self.provider.currentData())
         s.source_key = str(self.source.currentData() or s.source_key)

@@ -115,3 +115,14 @@ def test_a_model_check_that_outlives_its_dialog_is_dropped(qtbot: QtBot, model_d
     qtbot.waitUntil(lambda: answers == [str(model_dir)], timeout=30_000)
     qtbot.wait(100)
     assert answers == [str(model_dir)] and gave_up == [False, False]
+
+
+def test_ok_without_changes_reloads_nothing(qtbot: QtBot, controller_factory, model_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    c: CaptionerController = controller_factory("--model", str(model_dir))
+    qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
+    assert c.settings.lookahead_ms is None
+    dialog = c.open_settings()
+    _wait_verdict(qtbot, dialog)
+    with qtbot.assertNotEmitted(c.worker.modelLoaded, wait=1000):
+        dialog.accept()
+    assert c.settings.lookahead_ms is None, "still the live default, not a pinned 480 ms"
