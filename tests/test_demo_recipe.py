@@ -83,3 +83,63 @@ def test_every_utterance_is_where_the_manifest_says_in_its_opus_shard(tmp_path: 
         early = shard[max(0, start - 4800): max(0, start - 4800) + length]
         if len(early) == length:
             assert float(np.dot(early, clip) / (np.linalg.norm(early) * np.linalg.norm(clip) + 1e-9)) < 0.5
+
+
+@pytest.mark.parametrize(("word", "plural"), [("dog", "dogs"), ("fox", "foxes"), ("party", "parties"),
+                                              ("day", "days"), ("mouse", "mice"), ("sheep", "sheep")])
+def test_plurals(word: str, plural: str) -> None:
+    assert corpus._pl(word) == plural
+
+
+def test_streams_are_runs_of_consecutive_utterances_that_fit() -> None:
+    import random
+
+    from demo_model.streams import group_streams, stream_length
+
+    rng = random.Random(3)
+    lengths = [rng.randint(16000, 80000) for _ in range(500)]
+    pause = 12800
+    streams = group_streams(lengths, random.Random(5), max_samples=320000, max_utterances=4, pause_samples=pause)
+    assert streams and all(2 <= len(s) <= 4 for s in streams)
+    assert all(s == list(range(s[0], s[0] + len(s))) for s in streams), "consecutive utterances"
+    assert all(stream_length(lengths, s, pause) <= 320000 for s in streams)
+    flat = [i for s in streams for i in s]
+    assert len(flat) == len(set(flat)), "each utterance in one stream at most"
+    assert len(flat) > 0.8 * len(lengths)
+    assert {len(s) for s in streams} == {2, 3, 4}
+
+
+def test_a_stream_is_its_utterances_with_pauses_between() -> None:
+    from demo_model.streams import join_stream
+
+    clips = [np.full(1600, k + 1, np.float32) for k in range(3)]
+    x = join_stream(clips, np.random.default_rng(0), (0.1, 0.2), 16000)
+    assert x[0] == 1 and x[-1] == 3
+    voiced = x[x != 0]
+    assert list(voiced) == [1.0] * 1600 + [2.0] * 1600 + [3.0] * 1600, "in order, untouched"
+    gaps = len(x) - 4800
+    assert 2 * 1600 <= gaps <= 2 * 3200
+
+
+def test_stream_tokens_are_the_concatenated_utterance_tokens(tmp_path: Path) -> None:
+    """SentencePiece pieces never span a space: a stream's ids are its sentences' ids in a row."""
+    import sentencepiece as spm
+
+    train, _ = corpus.generate(3000, 1, SEED)
+    dataset.train_tokenizer(tmp_path, train)
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "tokenizer.model"))
+    for a, b in zip(train[:200], train[200:400], strict=True):
+        assert sp.encode(a + " " + b) == sp.encode(a) + sp.encode(b)
+
+
+def test_extended_training_runs_a_second_cosine_after_the_first() -> None:
+    from demo_model.train import HPARAMS, lr_at
+
+    h = dict(HPARAMS)
+    first = 4000
+    assert lr_at(first - 1, h, first) == pytest.approx(h["min_lr"], rel=1e-3)  # the first schedule ended
+    h["extend"] = {"from_step": first, "steps": 2000, "peak_lr": h["peak_lr"] / 4, "warmup_steps": 200}
+    assert lr_at(first, h, first + 2000) < h["peak_lr"] / 4 / 100  # warms up again from near zero
+    assert lr_at(first + 199, h, first + 2000) == pytest.approx(h["peak_lr"] / 4)
+    assert lr_at(first + 1999, h, first + 2000) == pytest.approx(h["min_lr"], rel=1e-2)
+    assert lr_at(100, h, first) == lr_at(100, dict(HPARAMS), first), "steps before the extension are unchanged"

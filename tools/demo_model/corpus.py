@@ -136,7 +136,17 @@ def _amount(r: random.Random) -> str:
 
 
 def _pl(word: str) -> str:
-    return word if word.endswith("s") else word + "s"
+    """English plural of the nouns in the word lists ("fox" -> "foxes", "party" -> "parties")."""
+    irregular = {"mouse": "mice", "sheep": "sheep", "fish": "fish", "person": "people", "child": "children"}
+    if word in irregular:
+        return irregular[word]
+    if word.endswith("s"):
+        return word
+    if word.endswith(("x", "z", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return word[:-1] + "ies"
+    return word + "s"
 
 
 Template = Callable[[random.Random], str]

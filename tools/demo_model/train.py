@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/, when run as a script
+from demo_model.streams import group_streams, join_stream, stream_length
+
 SR = 16000
 ATT_CONTEXT = [[70, 13], [70, 6], [70, 1], [70, 0]]
 
@@ -44,6 +47,8 @@ HPARAMS: dict[str, Any] = {
     "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-18.0, 6.0], "noise_p": 0.5,
                 "snr_db": [8.0, 40.0], "echo_p": 0.25, "rt60_s": [0.15, 0.7], "babble_p": 0.1},
     "dev_utterances": 200,
+    # every utterance on its own and inside a stream of 2-4 consecutive ones (see streams.py)
+    "streams": {"max_utterances": 4, "pause_s": [0.15, 0.8], "max_seconds": 20.0},
 }
 
 
@@ -136,7 +141,7 @@ def load_data(data: Path, workers: int) -> tuple[list[np.ndarray], list[str]]:
     rows = [json.loads(line) for line in (data / "train" / "manifest.jsonl").read_text().splitlines()]
     shards = sorted({r["shard"] for r in rows})
     present = [s for s in shards if (data / "train" / s).exists()]
-    with Pool(workers) as pool:
+    with Pool(max(1, workers)) as pool:  # --workers 0 (no loader processes) still decodes in one
         audio = dict(zip(present, pool.map(_decode_shard, [str(data / "train" / s) for s in present]), strict=True))
     clips, texts = [], []
     for r in rows:
@@ -189,18 +194,24 @@ class Augmenter:
 
 
 class TrainSet:
-    def __init__(self, clips: list[np.ndarray], tokens: list[list[int]], aug: Augmenter | None, seed: int) -> None:
-        self.clips, self.tokens, self.aug, self.seed = clips, tokens, aug, seed
+    """Items are lists of utterance indices: one utterance, or a stream of consecutive ones with pauses."""
+
+    def __init__(self, clips: list[np.ndarray], tokens: list[list[int]], items: list[list[int]],
+                 aug: Augmenter | None, seed: int, pause_s: tuple[float, float]) -> None:
+        self.clips, self.tokens, self.items, self.aug, self.seed = clips, tokens, items, aug, seed
+        self.pause_s = pause_s
 
     def __len__(self) -> int:
-        return len(self.clips)
+        return len(self.items)
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[np.ndarray, list[int]]:
         index, step = key
-        x = self.clips[index]
+        rng = np.random.default_rng([self.seed, step, index])
+        members = self.items[index]
+        x = join_stream([self.clips[i] for i in members], rng, self.pause_s, SR)
         if self.aug is not None:
-            x = self.aug(x, np.random.default_rng([self.seed, step, index]))
-        return x, self.tokens[index]
+            x = self.aug(x, rng)
+        return x, [t for i in members for t in self.tokens[i]]
 
 
 def collate(items: list[tuple[np.ndarray, list[int]]]) -> tuple[Any, Any, Any, Any]:
@@ -305,6 +316,13 @@ def checked_rnnt_loss(model: Any, device: Any) -> str:
 
 
 def lr_at(step: int, h: dict[str, Any], max_steps: int) -> float:
+    ext = h.get("extend")
+    if ext and step >= ext["from_step"]:  # a further cosine after the first schedule ended (--extend-steps)
+        k = step - ext["from_step"]
+        if k < ext["warmup_steps"]:
+            return ext["peak_lr"] * (k + 1) / ext["warmup_steps"]
+        p = min(1.0, (k - ext["warmup_steps"]) / max(1, ext["steps"] - ext["warmup_steps"]))
+        return h["min_lr"] + 0.5 * (ext["peak_lr"] - h["min_lr"]) * (1 + math.cos(math.pi * p))
     if step < h["warmup_steps"]:
         return h["peak_lr"] * (step + 1) / h["warmup_steps"]
     p = min(1.0, (step - h["warmup_steps"]) / max(1, max_steps - h["warmup_steps"]))
@@ -358,6 +376,8 @@ def main() -> int:
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--extend-steps", type=int, default=0,
+                    help="with --resume: train this many steps more on a new cosine schedule (peak LR / 4)")
     ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     ap.add_argument("--workers", type=int, default=max(1, min(12, (os.cpu_count() or 2) - 2)))
     ap.add_argument("--seed", type=int, default=1234)
@@ -407,7 +427,14 @@ def main() -> int:
         step, elapsed_before, history = ck["step"], ck["elapsed_s"], ck["history"]
         h = ck["hparams"]
         args.max_steps = h.get("fitted_max_steps", {}).get("max_steps", args.max_steps)
-        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min trained before)")
+        if "extend" in h:
+            args.max_steps = h["extend"]["from_step"] + h["extend"]["steps"]
+        if args.extend_steps:
+            h["extend"] = {"from_step": step, "steps": args.extend_steps, "peak_lr": h["peak_lr"] / 4,
+                           "warmup_steps": min(200, args.extend_steps // 10)}
+            args.max_steps = step + args.extend_steps
+            h.pop("fitted_max_steps", None)  # the new segment's length is given, not fitted
+        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min trained before), max_steps {args.max_steps}")
 
     def save(final: bool) -> None:
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
@@ -425,8 +452,17 @@ def main() -> int:
         (args.out / "train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
 
     aug = Augmenter(h["augment"], train_clips)
-    dataset = TrainSet(train_clips, train_tokens, aug, args.seed)
-    lengths = [len(c) for c in train_clips]
+    h.setdefault("streams", HPARAMS["streams"])  # a checkpoint from before streams trains on with them
+    sc = h["streams"]
+    pause_max = int(sc["pause_s"][1] * SR)
+    clip_lengths = [len(c) for c in train_clips]
+    items = [[i] for i in range(len(train_clips))]
+    items += group_streams(clip_lengths, random.Random(args.seed), int(sc["max_seconds"] * SR),
+                           sc["max_utterances"], pause_max)
+    dataset = TrainSet(train_clips, train_tokens, items, aug, args.seed, tuple(sc["pause_s"]))
+    lengths = [stream_length(clip_lengths, item, pause_max) for item in items]
+    log(f"{len(items)} training items: {len(train_clips)} single utterances, {len(items) - len(train_clips)} "
+        f"streams of 2-{sc['max_utterances']}")
     loader_kw: dict[str, Any] = {"collate_fn": collate, "num_workers": args.workers,
                                  "pin_memory": device.type == "cuda"}
     if args.workers:
