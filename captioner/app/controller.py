@@ -11,12 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QSettings, QStandardPaths, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication
 
 from captioner.app.autosave import SessionLog
 from captioner.app.engine import ModelInfo, ModelRequest
 from captioner.app.export_dialog import ExportError, ask_and_export
+from captioner.app.global_hotkey import system_wide_shortcut
 from captioner.app.main_window import MainWindow
 from captioner.app.overlay import CaptionOverlay
 from captioner.app.platform_notes import overlay_limitations
@@ -103,10 +104,15 @@ class CaptionerController(QObject):
         tray.overlayVisible.connect(self.set_overlay_visible)
         tray.clickThrough.connect(self.set_click_through)
         tray.quit.connect(self.quit)
-        for widget in (w, ov):
-            sc = QShortcut(QKeySequence(LEAVE_CLICK_THROUGH), widget)
-            sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
-            sc.activated.connect(lambda: self.set_click_through(not self.overlay.click_through))
+        # System-wide on X11 (the focus is in the meeting app while click-through is on); else in-app only.
+        self.hotkey, self.hotkey_note = system_wide_shortcut(LEAVE_CLICK_THROUGH, QGuiApplication.platformName(), self)
+        if self.hotkey is not None:
+            self.hotkey.activated.connect(lambda: self.set_click_through(not self.overlay.click_through))
+        else:
+            for widget in (w, ov):
+                sc = QShortcut(QKeySequence(LEAVE_CLICK_THROUGH), widget)
+                sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
+                sc.activated.connect(lambda: self.set_click_through(not self.overlay.click_through))
 
     def _restore_geometry(self) -> None:
         if self.settings.window_geometry:
@@ -385,6 +391,8 @@ class CaptionerController(QObject):
             # Its last lines are still to come (through queued signals): keep the log open for them,
             # and put what it has on disk now in case the process ends first.
             self.session.sync()
+        if self.hotkey is not None:
+            self.hotkey.stop()
         self.tray.icon.hide()
         self.overlay.close()
         self.window.hide()

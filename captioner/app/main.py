@@ -125,7 +125,14 @@ def smoke_test(args: argparse.Namespace) -> int:
         window.show()
         overlay.place_default()
         app.processEvents()
-        report["window"] = {"built": True, "overlay_lines": settings.overlay.lines}
+        from captioner.app.controller import LEAVE_CLICK_THROUGH
+        from captioner.app.global_hotkey import system_wide_shortcut
+
+        hotkey, note = system_wide_shortcut(LEAVE_CLICK_THROUGH, app.platformName())
+        if hotkey is not None:
+            hotkey.stop()
+        report["window"] = {"built": True, "overlay_lines": settings.overlay.lines,
+                            "leave_click_through": {"system_wide": hotkey is not None, "note": note}}
         window.close()
         overlay.close()
     except Exception as exc:

@@ -8,7 +8,8 @@ WAYLAND_NOTE = (
     "You are on Wayland, where the compositor — not Captioner — decides window placement and "
     "stacking: the caption overlay cannot keep itself above other windows, cannot restore its "
     "remembered position, and may not be draggable from inside the window on some desktops. "
-    "Click-through still works. To get all of it, start Captioner under XWayland with "
+    "Click-through still works, but Ctrl+Shift+L leaves it only while a Captioner window has the focus "
+    "(use the tray menu otherwise). To get all of it, start Captioner under XWayland with "
     "QT_QPA_PLATFORM=xcb captioner."
 )
 

@@ -1,0 +1,98 @@
+"""The system-wide Ctrl+Shift+L on X11: pressed with the focus anywhere, it reaches Captioner.
+
+A private Xvfb server and xdotool (which types through the XTEST extension, as a keyboard would);
+skipped where either is missing (CI installs both).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from captioner.app.global_hotkey import GlobalHotkey, parse_shortcut, system_wide_shortcut
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def xserver(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if not shutil.which("Xvfb") or not shutil.which("xdotool"):
+        pytest.skip("Xvfb and xdotool are needed")
+    read, write = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as f:
+        display = ":" + f.readline().strip()
+    monkeypatch.setenv("DISPLAY", display)
+    yield display
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def press(keys: str) -> None:
+    subprocess.run(["xdotool", "key", keys], check=True, timeout=10)
+
+
+def test_the_shortcut_arrives_whatever_has_the_focus(qtbot: QtBot, xserver: str) -> None:
+    hotkey = GlobalHotkey("Ctrl+Shift+L")
+    assert hotkey.start() is None
+    try:
+        with qtbot.waitSignal(hotkey.activated, timeout=5000):
+            press("ctrl+shift+l")
+        press("Caps_Lock")  # with Caps Lock on it must still work
+        with qtbot.waitSignal(hotkey.activated, timeout=5000):
+            press("ctrl+shift+l")
+        press("Caps_Lock")
+        with qtbot.assertNotEmitted(hotkey.activated, wait=500):
+            press("ctrl+l")  # another combination is not ours
+    finally:
+        hotkey.stop()
+
+
+def test_a_shortcut_another_application_holds_is_reported(qtbot: QtBot, xserver: str) -> None:
+    first, second = GlobalHotkey("Ctrl+Shift+L"), GlobalHotkey("Ctrl+Shift+L")
+    assert first.start() is None
+    try:
+        assert second.start() == "Ctrl+Shift+L is already taken by another application"
+        with qtbot.waitSignal(first.activated, timeout=5000):  # the holder keeps working
+            press("ctrl+shift+l")
+    finally:
+        first.stop()
+        second.stop()
+    again = GlobalHotkey("Ctrl+Shift+L")  # released on stop: free for the next one
+    assert again.start() is None
+    again.stop()
+
+
+def test_without_x11_the_note_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert "Wayland" in (GlobalHotkey("Ctrl+Shift+L").start() or "")
+    hotkey, note = system_wide_shortcut("Ctrl+Shift+L", "wayland")
+    assert hotkey is None and "need X11" in note
+
+
+def test_parse_shortcut() -> None:
+    assert parse_shortcut("Ctrl+Shift+L") == (1 << 2 | 1, "l")
+    assert parse_shortcut("Alt+F5") == (1 << 3, "F5")
+    with pytest.raises(ValueError, match="unknown modifier"):
+        parse_shortcut("Hyper+L")
+
+
+def test_the_app_on_x11_reports_the_system_wide_shortcut(xserver: str, tmp_path: Path, model_dir: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xserver}
+    proc = subprocess.run([sys.executable, "-m", "captioner", "--smoke-test", "--settings", str(tmp_path / "s.ini"),
+                           "--model", str(model_dir)], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env=env, check=False)
+    report = json.loads(proc.stdout)
+    assert report["qt"]["platform"] == "xcb"
+    assert report["window"]["leave_click_through"] == {"system_wide": True,
+                                                       "note": "Ctrl+Shift+L works system-wide"}
