@@ -29,16 +29,26 @@ from captioner.export.deps import require_onnx
 WEIGHTS_FILE = "weights.bin"
 
 
+def _may_matter(dims: Any) -> bool:
+    """Scalars (centres, steps) and ``[1, odd, d]`` tables: the only constants the trimming reads."""
+    dims = list(dims)
+    return all(d == 1 for d in dims) or (len(dims) == 3 and dims[0] == 1 and dims[1] % 2 == 1)
+
+
 def _constant_values(graph: Any) -> dict[str, np.ndarray]:
-    """Values of the graph's initializers and ``Constant`` nodes, by output name (external data excluded)."""
+    """Scalar and table-shaped initializers and ``Constant`` nodes, by output name (external data excluded).
+
+    Weight matrices are never converted: copying hundreds of megabytes per graph would be wasted.
+    """
     from onnx import numpy_helper
 
     values: dict[str, np.ndarray] = {}
     for init in graph.initializer:
-        if init.data_location != 1:  # 1 = EXTERNAL: not loaded, and never a scalar we look for
+        if init.data_location != 1 and _may_matter(init.dims):  # 1 = EXTERNAL: not loaded
             values[init.name] = numpy_helper.to_array(init)
     for node in graph.node:
-        if node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value":
+        if (node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value"
+                and _may_matter(node.attribute[0].t.dims)):
             values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
     return values
 
