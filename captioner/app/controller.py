@@ -282,7 +282,8 @@ class CaptionerController(QObject):
         self.overlay.set_click_through(on)
         self.tray.set_overlay(self.overlay.isVisible(), on)
         if on:
-            self.tray.notify("Click-through on", f"Press {LEAVE_CLICK_THROUGH} or use this menu to leave it.")
+            where = "" if self.hotkey is not None else f" ({self.hotkey_note})"
+            self.tray.notify("Click-through on", f"Press {LEAVE_CLICK_THROUGH} or use this menu to leave it{where}.")
 
     def _on_overlay_moved(self, rect: QRect) -> None:
         self.settings.overlay_geometry = (rect.x(), rect.y(), rect.width(), rect.height())
