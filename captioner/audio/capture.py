@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import sounddevice as sd
 
 from captioner.asr.errors import AudioInputError
+from captioner.audio.device_watch import device_signature
 from captioner.audio.devices import DEFAULT_KEY, SourceInfo, find_source, rescan_portaudio
 from captioner.audio.pulse import pulse_source
 from captioner.audio.ringbuffer import RingBuffer
@@ -21,6 +22,7 @@ RING_SECONDS = 8.0
 STALL_S = 2.0  # no callback for this long while running means the device is gone
 FIRST_CALLBACK_GRACE_S = 5.0  # sound servers can take over a second to deliver the first block
 RETRY_S = 2.0
+SWITCH_BACK_CHECK_S = 3.0  # on a fallback input: how often to look (cheaply) for the chosen device
 BLOCK_S = 0.02  # callback block: with latency="low" alone PortAudio may call back every few ms
 
 
@@ -52,6 +54,7 @@ class DeviceCapture:
     def __init__(self, source: SourceInfo, ring_seconds: float = RING_SECONDS) -> None:
         self.source = source
         self._wanted_key = source.key  # the user's choice: reopened first, even after a fallback was tried
+        self._wanted_label = source.label
         self.label = source.label
         self.sample_rate = source.sample_rate
         self._ring_seconds = ring_seconds
@@ -64,6 +67,8 @@ class DeviceCapture:
         self._opened_at = 0.0
         self._last_audio = 0.0  # monotonic time of the newest frame before the device was lost
         self._resuming = False  # reopened after a loss: the first block records the outage
+        self._signature: str | None = None  # device_signature() when the fallback was chosen
+        self._next_switch_check = 0.0
 
     @property
     def finished(self) -> bool:
@@ -118,8 +123,9 @@ class DeviceCapture:
             except Exception:
                 pass
 
+
     def poll(self) -> str | None:
-        """Detect a vanished device and bring the stream back once a device is available again."""
+        """Detect a vanished device, reopen one when available, and go back to the chosen one."""
         now = time.monotonic()
         if self._lost_since is None:
             stream = self._stream
@@ -130,35 +136,81 @@ class DeviceCapture:
             else:
                 stalled = now - self._last_callback > STALL_S
             if stream.active and not stalled:
-                return None
+                return self._maybe_switch_back(now)
             self.close()
             self._lost_since = now
             self._last_audio = self._last_callback or self._opened_at
             self._next_retry = now + RETRY_S
-            return (f"The audio source “{self.label}” stopped delivering audio (unplugged?). "
-                    "Waiting for it to come back…")
+            return self._lost_message()
         if now < self._next_retry:
             return None
         self._next_retry = now + RETRY_S
+        signature = device_signature()  # taken before the scan: a device added after it is a change
         rescan_portaudio()
-        source = find_source(self._wanted_key) or find_source(DEFAULT_KEY)
-        if source is None:
+        wanted = find_source(self._wanted_key)
+        if wanted is not None and self._reopen(wanted):
+            self._lost_since = None
+            return f"Audio source back: “{self.label}”."
+        fallback = find_source(DEFAULT_KEY) if self._wanted_key != DEFAULT_KEY else None
+        if fallback is None or not self._reopen(fallback):
             return None
-        # Switch only once the stream is open: a failed attempt (say on the default input while the
-        # sound server has no source at all) must not replace the source the user chose.
+        self._lost_since = None
+        self._signature = signature
+        self._next_switch_check = now + SWITCH_BACK_CHECK_S
+        if signature is None:
+            return (f"“{self._wanted_label}” is gone: captioning from “{self.label}”. Pick "
+                    f"“{self._wanted_label}” again in the main window once it is back.")
+        return f"“{self._wanted_label}” is gone: captioning from “{self.label}” until it is back."
+
+    def _lost_message(self) -> str:
+        return (f"The audio source “{self.label}” stopped delivering audio (unplugged?). "
+                "Waiting for it to come back…")
+
+    def _maybe_switch_back(self, now: float) -> str | None:
+        """On a fallback input, return to the chosen device once the hardware changed and it is there.
+
+        Re-scanning means closing the running stream (PortAudio enumerates only when initialised), so
+        it happens only when :func:`device_signature` changed; the short cut becomes a marked gap.
+        """
+        if self.source.key == self._wanted_key or self._signature is None or now < self._next_switch_check:
+            return None
+        self._next_switch_check = now + SWITCH_BACK_CHECK_S
+        signature = device_signature()
+        if signature is None or signature == self._signature:
+            return None
+        self._signature = signature
+        fallback_key = self.source.key
+        self._last_audio = self._last_callback or self._opened_at
+        self.close()
+        rescan_portaudio()
+        wanted = find_source(self._wanted_key)
+        if wanted is not None and self._reopen(wanted):
+            return f"Audio source back: “{self.label}”."
+        fallback = find_source(fallback_key)
+        if fallback is not None and self._reopen(fallback):
+            return None  # another device came or went: stay on the fallback, after a cut of a few ms
+        self._lost_since = now  # the fallback went away in the same change: retried like any loss
+        self._next_retry = now + RETRY_S
+        return self._lost_message()
+
+    def _reopen(self, source: SourceInfo) -> bool:
+        """Open ``source`` in place of the closed stream; on failure nothing changes.
+
+        Switch only once the stream is open: a failed attempt (say on the default input while the
+        sound server has no source at all) must not replace the source the user chose.
+        """
         kept = self.source, self.ring
         self.source = source
         if source.sample_rate != self.sample_rate or source.channels != self.ring.channels:
             self.ring = RingBuffer(int(self._ring_seconds * source.sample_rate), source.channels)
-        # The outage becomes a hole in the stream where the new audio begins (see _callback), so the
-        # worker marks the gap and caption times stay on wall-clock time.
+        # The time without audio becomes a hole in the stream where the new audio begins (see
+        # _callback), so the worker marks the gap and caption times stay on wall-clock time.
         self._resuming = True
         try:
             self.open()
         except AudioInputError:
             self.source, self.ring = kept
             self._resuming = False
-            return None
+            return False
         self.label = source.label
-        self._lost_since = None
-        return f"Audio source back: “{self.label}”."
+        return True

@@ -46,14 +46,14 @@ def parse_pactl_sources(text: str) -> list[MonitorSource]:
     return out
 
 
-def list_monitor_sources(timeout_s: float = 2.0) -> list[MonitorSource]:
-    """Monitor sources of the running sound server; empty when there is none (or no ``pactl``)."""
+def _pactl(*args: str, timeout_s: float = 2.0) -> str | None:
+    """``pactl``'s output in the C locale; ``None`` without ``pactl`` or a running sound server."""
     pactl = shutil.which("pactl")
     if pactl is None:
-        return []
+        return None
     try:
         proc = subprocess.run(
-            [pactl, "list", "sources"],
+            [pactl, *args],
             capture_output=True,
             text=True,
             timeout=timeout_s,
@@ -61,8 +61,28 @@ def list_monitor_sources(timeout_s: float = 2.0) -> list[MonitorSource]:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return []
-    return parse_pactl_sources(proc.stdout) if proc.returncode == 0 else []
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def list_monitor_sources(timeout_s: float = 2.0) -> list[MonitorSource]:
+    """Monitor sources of the running sound server; empty when there is none (or no ``pactl``)."""
+    text = _pactl("list", "sources", timeout_s=timeout_s)
+    return parse_pactl_sources(text) if text is not None else []
+
+
+def parse_short_source_names(text: str) -> list[str]:
+    """Source names from ``pactl list short sources`` (index, name, driver, spec, state per line).
+
+    Only the names: the state column changes whenever a stream starts or stops.
+    """
+    return [fields[1] for line in text.splitlines() if len(fields := line.split("\t")) >= 2]
+
+
+def list_source_names(timeout_s: float = 1.0) -> list[str] | None:
+    """Every source of the running sound server (inputs and monitors); ``None`` when it cannot be asked."""
+    text = _pactl("list", "short", "sources", timeout_s=timeout_s)
+    return parse_short_source_names(text) if text is not None else None
 
 
 @contextmanager

@@ -54,9 +54,9 @@ class PulseServer:
             time.sleep(0.1)
         raise RuntimeError("pulseaudio did not come up within 10 s")
 
-    def _sink_args(self) -> list[str]:
-        return ["module-null-sink", f"sink_name={SINK}", "rate=48000",
-                f"sink_properties='device.description=\"{self.description}\"'"]
+    def _sink_args(self, name: str = SINK, description: str | None = None) -> list[str]:
+        return ["module-null-sink", f"sink_name={name}", "rate=48000",
+                f"sink_properties='device.description=\"{description or self.description}\"'"]
 
     def remove_sink(self) -> None:
         """Unload the null sink, so its monitor source vanishes as an unplugged device would."""
@@ -71,12 +71,19 @@ class PulseServer:
         assert result.returncode == 0, result.stderr
         self.pactl("set-default-sink", SINK)
 
+    def add_default_source(self, sink: str, description: str) -> None:
+        """A second null sink whose monitor is the server's default source: the "default microphone"."""
+        result = self.pactl("load-module", *self._sink_args(sink, description))
+        assert result.returncode == 0, result.stderr
+        result = self.pactl("set-default-source", f"{sink}.monitor")
+        assert result.returncode == 0, result.stderr
+
     def pactl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["pactl", *args], env={**os.environ, **self.client_env()}, capture_output=True,
                               text=True, timeout=10, check=False)
 
-    def play(self, wav: Path) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(["paplay", f"--device={SINK}", str(wav)], env={**os.environ, **self.client_env()})
+    def play(self, wav: Path, sink: str = SINK) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["paplay", f"--device={sink}", str(wav)], env={**os.environ, **self.client_env()})
 
     def stop(self) -> None:
         if self.proc is not None:

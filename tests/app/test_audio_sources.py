@@ -10,7 +10,7 @@ import numpy as np
 import soundfile as sf
 
 from captioner.audio.file_feeder import FileFeeder
-from captioner.audio.pulse import parse_pactl_sources, pulse_source
+from captioner.audio.pulse import parse_pactl_sources, parse_short_source_names, pulse_source
 
 PACTL = """Source #0
 \tState: SUSPENDED
@@ -53,3 +53,13 @@ def test_file_feeder_delivers_everything_in_real_time(tmp_path: Path) -> None:
     feeder.close()
     np.testing.assert_array_equal(np.concatenate(got), data)
     assert 0.4 < elapsed < 1.5
+
+
+def test_short_source_listing_gives_names_only() -> None:
+    """``pactl list short sources`` carries a state column that changes whenever a stream starts;
+    the device signature must only see the names."""
+    text = ("0\talsa_output.pci-0000_00_1f.3.analog-stereo.monitor\tmodule-alsa-card.c\ts16le 2ch 48000Hz\tSUSPENDED\n"
+            "1\talsa_input.usb-Logitech_Headset-00.mono-fallback\tmodule-alsa-card.c\ts16le 1ch 48000Hz\tRUNNING\n")
+    assert parse_short_source_names(text) == ["alsa_output.pci-0000_00_1f.3.analog-stereo.monitor",
+                                              "alsa_input.usb-Logitech_Headset-00.mono-fallback"]
+    assert parse_short_source_names("") == []

@@ -150,6 +150,67 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     assert similarity > 0.9
 
 
+
+def test_default_input_stands_in_until_the_chosen_source_is_back(qtbot: QtBot, pulse: PulseServer,  # type: ignore[no-untyped-def]
+                                                                controller_factory, settings_file: Path,
+                                                                model_dir: Path, speech_wav: Path) -> None:
+    """Unplugging the chosen source mid-meeting switches the app to the default input (captions go on);
+    plugging it back in switches back by itself, with the short cut marked, and the user's choice in
+    the source picker never changes. Real PulseAudio server, real capture path. (The other device
+    appears after the unplug: present before, PulseAudio itself would have moved the stream to it.)"""
+    capture = _capture_module()
+    save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY, overlay_visible=True),
+                  QSettings(str(settings_file), QSettings.Format.IniFormat))
+    c: CaptionerController = controller_factory("--autostart")
+    messages: list[str] = []
+    c.worker.statusMessage.connect(messages.append)
+    tapped: list[np.ndarray] = []
+    c.worker.audio_tap = tapped.append
+
+    def fed_s() -> float:
+        return sum(len(b) for b in list(tapped)) / 16000
+
+    def captions() -> list[str]:
+        return [s.text for s in c.window.transcript.segments() if not s.gap]
+
+    qtbot.waitUntil(lambda: c.state == "running", timeout=20_000)
+    qtbot.waitUntil(lambda: fed_s() > 0.3, timeout=int(capture.FIRST_CALLBACK_GRACE_S * 1000))
+
+    pulse.remove_sink()
+    qtbot.waitUntil(lambda: LOST in messages, timeout=int((capture.STALL_S + 3) * 1000))
+    pulse.add_default_source("capother", "Other device")  # e.g. the laptop's own microphone
+    fallback = f"“{LABEL}” is gone: captioning from “Default microphone"
+    qtbot.waitUntil(lambda: any(m.startswith(fallback) and m.endswith("until it is back.") for m in messages),
+                    timeout=int((capture.STALL_S + capture.RETRY_S + 4) * 1000))
+    assert c.window.source.currentData() == MONITOR_KEY, "the user's choice is kept"
+    fed = fed_s()
+    assert pulse.play(speech_wav, sink="capother").wait(timeout=15) == 0
+    qtbot.waitUntil(lambda: captions() != [], timeout=5000)  # the stand-in input is captioned
+    assert fed_s() > fed + 2.5
+
+    switch_started = time.monotonic()
+    pulse.add_sink()
+    qtbot.waitUntil(lambda: BACK in messages, timeout=int((2 * capture.SWITCH_BACK_CHECK_S + 4) * 1000))
+    switched_after = time.monotonic() - switch_started
+    qtbot.waitUntil(lambda: c.window.banner.text() == BACK, timeout=2000)
+    shown = len(captions())
+    back_at = len(tapped)
+    qtbot.wait(300)
+    assert pulse.play(speech_wav).wait(timeout=15) == 0
+    qtbot.waitUntil(lambda: len(captions()) > shown, timeout=5000)  # the chosen source is captioned again
+    qtbot.wait(1500)
+    lag, similarity = best_alignment(np.concatenate(tapped[back_at:]), load_audio(speech_wav, 16000))
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
+    gaps = [s for s in c.window.transcript.segments() if s.gap]
+    assert len(gaps) == 2, gaps  # the outage, then the cut while switching back
+    assert gaps[1].end_s - gaps[1].start_s < 2.0, gaps[1]  # the sound server takes ~1 s to deliver a new stream
+    assert c.window.source.currentData() == MONITOR_KEY
+    print(f"switched back {switched_after:.1f} s after the device came back, cut "
+          f"{gaps[1].end_s - gaps[1].start_s:.2f} s; played file found at {lag / 16000:+.2f} s, "
+          f"similarity {similarity:.3f}")
+    assert similarity > 0.9
+
 def _capture_module() -> ModuleType:
     try:
         from captioner.audio import capture
@@ -250,3 +311,112 @@ def test_outage_leaves_a_hole_as_long_as_the_silence(monkeypatch: pytest.MonkeyP
     assert position == heard
     assert 0.48 <= frames / 48000 < 0.6
     cap.close()
+
+
+def test_fallback_input_is_left_for_the_chosen_one_once_it_is_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chosen source goes, the default input takes over, and the capture returns to the chosen one
+    when it is plugged in again. PortAudio is re-scanned (which cuts the running stream) only when the
+    device signature changed, and a change that does not bring the chosen source back keeps the fallback."""
+    capture = _capture_module()
+    from captioner.audio.devices import SourceInfo
+
+    monitor = SourceInfo(MONITOR_KEY, LABEL, "system", 3, f"{SINK}.monitor", 2, 48000.0)
+    default = SourceInfo("default", "Default microphone", "default", 1, None, 1, 44100.0)
+    listed: list[SourceInfo] = []
+    signature = ["cards: 1"]
+    rescans: list[int] = []
+    monkeypatch.setattr(capture, "find_source", lambda key: next((s for s in listed if s.key == key), None))
+    monkeypatch.setattr(capture, "rescan_portaudio", lambda: rescans.append(1))
+    monkeypatch.setattr(capture, "device_signature", lambda: signature[0])
+    monkeypatch.setattr(capture.sd, "InputStream", _FakeStream)
+    monkeypatch.setattr(_FakeStream, "present", {f"{SINK}.monitor", None})
+    monkeypatch.setattr(_FakeStream, "opened", [])
+    monkeypatch.setattr(capture, "RETRY_S", 0.0)
+    monkeypatch.setattr(capture, "SWITCH_BACK_CHECK_S", 0.0)
+    block = np.zeros((441, 1), np.float32)
+
+    cap = capture.DeviceCapture(monitor)
+    cap.open()
+    cap._callback(np.zeros((960, 2), np.float32), 960, None, capture.sd.CallbackFlags())
+    listed[:] = [default]
+    _FakeStream.present = {None}  # unplugged: only the default input is left
+    assert cap._stream is not None
+    cap._stream.active = False
+    assert cap.poll() == LOST
+    assert cap.poll() == f"“{LABEL}” is gone: captioning from “Default microphone” until it is back."
+    assert cap.source == default and cap.ring.channels == 1 and not cap.lost
+    time.sleep(0.05)
+    cap._callback(block, 441, None, capture.sd.CallbackFlags())  # the fallback delivers audio
+    assert len(cap.ring.holes) == 1  # the outage
+
+    for _ in range(3):  # nothing changed: the running stream is left alone
+        assert cap.poll() is None
+    assert len(rescans) == 1 and _FakeStream.opened == [f"{SINK}.monitor", None]
+
+    signature[0] = "cards: 2"  # something else was plugged in: a short cut, back on the fallback
+    assert cap.poll() is None
+    assert cap.source == default and _FakeStream.opened == [f"{SINK}.monitor", None, None] and len(rescans) == 2
+    time.sleep(0.05)
+    cap._callback(block, 441, None, capture.sd.CallbackFlags())
+    assert len(cap.ring.holes) == 2  # the cut is marked too
+
+    signature[0] = "cards: 3"  # the chosen source is back
+    listed[:] = [default, monitor]
+    _FakeStream.present = {f"{SINK}.monitor", None}
+    assert cap.poll() == BACK
+    assert cap.source == monitor and cap.label == LABEL and cap.ring.channels == 2 and cap.sample_rate == 48000.0
+    assert _FakeStream.opened[-1] == f"{SINK}.monitor"
+    signature[0] = "cards: 4"  # on the chosen source, device changes are none of its business
+    assert cap.poll() is None and len(rescans) == 3
+    cap.close()
+
+
+def test_without_a_device_signature_the_fallback_says_to_pick_the_source_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where device changes cannot be seen without cutting the stream (no ALSA, no sound server), the
+    capture stays on the fallback and tells the user how to get back."""
+    capture = _capture_module()
+    from captioner.audio.devices import SourceInfo
+
+    monitor = SourceInfo(MONITOR_KEY, LABEL, "system", 3, f"{SINK}.monitor", 2, 48000.0)
+    default = SourceInfo("default", "Default microphone", "default", 1, None, 1, 44100.0)
+    listed = [default]
+    rescans: list[int] = []
+    monkeypatch.setattr(capture, "find_source", lambda key: next((s for s in listed if s.key == key), None))
+    monkeypatch.setattr(capture, "rescan_portaudio", lambda: rescans.append(1))
+    monkeypatch.setattr(capture, "device_signature", lambda: None)
+    monkeypatch.setattr(capture.sd, "InputStream", _FakeStream)
+    monkeypatch.setattr(_FakeStream, "present", {f"{SINK}.monitor", None})
+    monkeypatch.setattr(_FakeStream, "opened", [])
+    monkeypatch.setattr(capture, "RETRY_S", 0.0)
+    monkeypatch.setattr(capture, "SWITCH_BACK_CHECK_S", 0.0)
+
+    cap = capture.DeviceCapture(monitor)
+    cap.open()
+    assert cap._stream is not None
+    cap._stream.active = False
+    assert cap.poll() == LOST
+    assert cap.poll() == (f"“{LABEL}” is gone: captioning from “Default microphone”. Pick “{LABEL}” again "
+                          "in the main window once it is back.")
+    listed.append(monitor)
+    for _ in range(3):
+        assert cap.poll() is None
+    assert cap.source == default and len(rescans) == 1
+    cap.close()
+
+
+def test_device_signature_sees_a_new_sound_server_source(pulse: PulseServer, speech_wav: Path) -> None:
+    """The signature changes when a source appears on the real sound server (a headset's microphone, a
+    monitor), and not when a stream merely plays on an existing one (pactl's state column changes)."""
+    from captioner.audio.device_watch import device_signature
+
+    before = device_signature()
+    assert before is not None and f"{SINK}.monitor" in before
+    player = pulse.play(speech_wav)
+    time.sleep(0.5)
+    playing = device_signature()
+    assert player.wait(timeout=10) == 0
+    assert playing == before
+    pulse.add_default_source("capother", "Other device")
+    after = device_signature()
+    assert after != before and after is not None and "capother.monitor" in after
