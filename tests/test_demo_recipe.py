@@ -143,3 +143,43 @@ def test_extended_training_runs_a_second_cosine_after_the_first() -> None:
     assert lr_at(first + 199, h, first + 2000) == pytest.approx(h["peak_lr"] / 4)
     assert lr_at(first + 1999, h, first + 2000) == pytest.approx(h["min_lr"], rel=1e-2)
     assert lr_at(100, h, first) == lr_at(100, dict(HPARAMS), first), "steps before the extension are unchanged"
+
+
+def _naive_rnnt_nll(lp, targets, t_len, u_len, blank):  # type: ignore[no-untyped-def]
+    """The transducer forward algorithm as written in Graves (2012), one cell at a time."""
+    import torch
+
+    alpha = {(0, 0): torch.zeros((), dtype=lp.dtype)}
+    for t in range(t_len):
+        for u in range(u_len + 1):
+            if t == u == 0:
+                continue
+            terms = []
+            if t > 0:
+                terms.append(alpha[(t - 1, u)] + lp[t - 1, u, blank])
+            if u > 0:
+                terms.append(alpha[(t, u - 1)] + lp[t, u - 1, int(targets[u - 1])])
+            alpha[(t, u)] = torch.logsumexp(torch.stack(terms), 0)
+    return -(alpha[(t_len - 1, u_len)] + lp[t_len - 1, u_len, blank])
+
+
+def test_cpu_rnnt_loss_is_the_transducer_loss() -> None:
+    """tools/demo_model/rnnt_loss.py (the fast CPU loss) against the textbook recursion: values and
+    gradients, with ragged lengths and an empty transcript. Needs torch (not installed in CI)."""
+    torch = pytest.importorskip("torch")
+    from demo_model.rnnt_loss import rnnt_loss
+
+    torch.manual_seed(0)
+    b, t_max, u_max, v = 4, 9, 5, 7
+    logits = torch.randn(b, t_max, u_max + 1, v, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(0, v - 1, (b, u_max))
+    t_len, u_len = torch.tensor([9, 6, 9, 3]), torch.tensor([5, 3, 0, 2])
+    fast = rnnt_loss(logits, targets, t_len, u_len, blank=v - 1)
+    (grad_fast,) = torch.autograd.grad(fast, logits)
+    lp = torch.log_softmax(logits, -1)
+    slow = torch.stack([_naive_rnnt_nll(lp[i], targets[i], int(t_len[i]), int(u_len[i]), v - 1)
+                        for i in range(b)]).mean()
+    (grad_slow,) = torch.autograd.grad(slow, logits)
+    assert float(fast) == pytest.approx(float(slow), rel=1e-5)
+    assert torch.allclose(grad_fast.double(), grad_slow, atol=1e-5)
+    assert float(grad_fast[3, 3:].abs().sum()) == 0.0, "frames past an utterance's end get no gradient"

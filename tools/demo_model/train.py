@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/, when run as a script
+from demo_model.rnnt_loss import rnnt_loss
 from demo_model.streams import group_streams, join_stream, stream_length
 
 SR = 16000
@@ -50,6 +51,22 @@ HPARAMS: dict[str, Any] = {
     # every utterance on its own and inside a stream of 2-4 consecutive ones (see streams.py)
     "streams": {"max_utterances": 4, "pause_s": [0.15, 0.8], "max_seconds": 20.0},
 }
+
+# What two CPU cores can train in a couple of hours (~17 s of audio per second for the model above,
+# ~1.5 epochs in 2 h): a smaller model that learns more per FLOP, batches of 40 s for many more
+# updates per hour of audio, and light augmentation, since the first GPU run (900 s batches, heavy
+# noise, echo and SpecAugment, 3,970 steps) did not even fit its own clean training sentences (RNNT
+# WER 33 % on them). Streams are pairs of utterances (<= 9 s): the RNNT joint costs frames x tokens
+# per clip, and streams of up to four made a step 40 % slower.
+CPU_OVERRIDES: dict[str, Any] = {
+    "d_model": 128, "n_layers": 8, "subsampling_conv_channels": 128, "pred_hidden": 160, "joint_hidden": 160,
+    "peak_lr": 2.0e-3, "warmup_steps": 300, "batch_seconds": 40.0,
+    "spec_augment": {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05},
+    "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-10.0, 6.0], "noise_p": 0.3,
+                "snr_db": [20.0, 40.0], "echo_p": 0.1, "rt60_s": [0.15, 0.4], "babble_p": 0.0},
+    "streams": {"max_utterances": 2, "pause_s": [0.15, 0.8], "max_seconds": 9.0},
+}
+PROFILES: dict[str, dict[str, Any]] = {"gpu": HPARAMS, "cpu": {**HPARAMS, **CPU_OVERRIDES}}
 
 
 def log(msg: str) -> None:
@@ -288,31 +305,31 @@ def hybrid_loss(model: Any, audio: Any, audio_len: Any, targets: Any, target_len
 
 
 def checked_rnnt_loss(model: Any, device: Any) -> str:
-    """Use NeMo's RNNT loss (numba) if it runs here, else torchaudio's (same definition, mean over batch)."""
+    """NeMo's numba RNNT loss on a GPU; :mod:`rnnt_loss`'s (same values) on a CPU or where numba fails.
+
+    On a CPU NeMo's kernel runs on one core: 7 s for a 13 x 79 x 42 x 257 batch against 0.15 s.
+    """
     import torch
 
     v = model.joint.num_classes_with_blank
     logits = torch.randn(2, 5, 4, v, device=device)
     targets = torch.randint(0, v - 1, (2, 3), device=device)
     lengths, tlen = torch.tensor([5, 4], device=device), torch.tensor([3, 2], device=device)
-    try:
-        model.loss(log_probs=logits, targets=targets, input_lengths=lengths, target_lengths=tlen)
-        return "nemo-" + type(model.loss._loss).__name__
-    except Exception as exc:  # any failure of the numba kernels means: use torchaudio
-        log(f"NeMo RNNT loss unavailable here ({type(exc).__name__}: {str(exc)[:120]}); using torchaudio's")
-    import torchaudio.functional as taf
-
+    if device.type == "cuda":
+        try:
+            model.loss(log_probs=logits, targets=targets, input_lengths=lengths, target_lengths=tlen)
+            return "nemo-" + type(model.loss._loss).__name__
+        except Exception as exc:  # any failure of the numba kernels: use the PyTorch one
+            log(f"NeMo RNNT loss unavailable here ({type(exc).__name__}: {str(exc)[:120]}); using rnnt_loss.py")
     blank = v - 1
 
-    class TorchaudioRnnt(torch.nn.Module):
+    class TorchRnnt(torch.nn.Module):
         def forward(self, log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any) -> Any:
-            t, u = int(input_lengths.max()), int(target_lengths.max())
-            return taf.rnnt_loss(log_probs[:, :t, : u + 1].float(), targets[:, :u].int(), input_lengths.int(),
-                                 target_lengths.int(), blank=blank, reduction="mean", fused_log_softmax=True)
+            return rnnt_loss(log_probs, targets, input_lengths, target_lengths, blank)
 
-    model.loss = TorchaudioRnnt()
+    model.loss = TorchRnnt()
     model.loss(log_probs=logits, targets=targets, input_lengths=lengths, target_lengths=tlen)
-    return "torchaudio-rnnt_loss"
+    return "torch-rnnt_loss"
 
 
 def lr_at(step: int, h: dict[str, Any], max_steps: int) -> float:
@@ -340,28 +357,30 @@ def word_errors(ref: str, hyp: str) -> int:
     return d[len(b)]
 
 
-def dev_wer(model: Any, clips: list[np.ndarray], texts: list[str], device: Any) -> float:
-    """CTC greedy WER on the dev clips (full context = the model's first att_context_size)."""
+def dev_wer(model: Any, clips: list[np.ndarray], texts: list[str], device: Any) -> tuple[float, float]:
+    """Greedy (RNNT, CTC) WER on the dev clips, full context (the model's first att_context_size)."""
     import torch
 
     model.eval()
-    errors = words = 0
+    errors = {"rnnt": 0, "ctc": 0}
+    words = 0
     with torch.inference_mode():
         for k in range(0, len(clips), 32):
             audio, audio_len, _, _ = collate([(c, [0]) for c in clips[k: k + 32]])
             enc, enc_len = model.forward(input_signal=audio.to(device), input_signal_length=audio_len.to(device))
+            rnnt = [h.text for h in model.decoding.rnnt_decoder_predictions_tensor(enc, enc_len)]
             ids = model.ctc_decoder(encoder_output=enc).argmax(-1).cpu().numpy()
-            for row, n, ref in zip(ids, enc_len.cpu().numpy(), texts[k: k + 32], strict=True):
+            for row, n, ref, rnnt_hyp in zip(ids, enc_len.cpu().numpy(), texts[k: k + 32], rnnt, strict=True):
                 out, prev = [], -1
                 for t in row[: int(n)]:
                     if t != prev and t != model.tokenizer.vocab_size:
                         out.append(int(t))
                     prev = t
-                hyp = model.tokenizer.ids_to_text(out)
-                errors += word_errors(ref, hyp)
+                errors["ctc"] += word_errors(ref, model.tokenizer.ids_to_text(out))
+                errors["rnnt"] += word_errors(ref, rnnt_hyp)
                 words += len(ref.split())
     model.train()
-    return errors / max(1, words)
+    return errors["rnnt"] / max(1, words), errors["ctc"] / max(1, words)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -382,20 +401,29 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=max(1, min(12, (os.cpu_count() or 2) - 2)))
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--batch-seconds", type=float, default=None)
+    ap.add_argument("--profile", default="auto", choices=["auto", *PROFILES],
+                    help="hyper-parameters: 'gpu' (the 6.7 M model), 'cpu' (smaller, for two CPU cores); "
+                         "auto: by device (a resumed run keeps its own)")
     args = ap.parse_args()
 
     import torch
 
-    h = dict(HPARAMS)
-    if args.batch_seconds:
-        h["batch_seconds"] = args.batch_seconds
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
+    profile = args.profile if args.profile != "auto" else ("gpu" if device.type == "cuda" else "cpu")
+    h = {**PROFILES[profile], "profile": profile}
+    if args.batch_seconds:
+        h["batch_seconds"] = args.batch_seconds
     use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
+    ckpt_path = args.out / "checkpoint.pt"
+    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if args.resume and ckpt_path.exists() else None
+    if ck is not None:
+        h = ck["hparams"]  # the run's own architecture and schedule, whatever --profile says now
+        h.setdefault("profile", "gpu")  # runs from before profiles used the GPU hyper-parameters
 
     clips, texts = load_data(args.data, args.workers)
     model = build_model(args.data / "tokenizer", h).to(device)
@@ -419,13 +447,10 @@ def main() -> int:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": h["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=h["peak_lr"], betas=tuple(h["betas"]))
     step, elapsed_before, history = 0, 0.0, []
-    ckpt_path = args.out / "checkpoint.pt"
-    if args.resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         step, elapsed_before, history = ck["step"], ck["elapsed_s"], ck["history"]
-        h = ck["hparams"]
         args.max_steps = h.get("fitted_max_steps", {}).get("max_steps", args.max_steps)
         if "extend" in h:
             args.max_steps = h["extend"]["from_step"] + h["extend"]["steps"]
@@ -452,7 +477,7 @@ def main() -> int:
         (args.out / "train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
 
     aug = Augmenter(h["augment"], train_clips)
-    h.setdefault("streams", HPARAMS["streams"])  # a checkpoint from before streams trains on with them
+    h.setdefault("streams", PROFILES[h["profile"]]["streams"])  # a run from before streams trains on with them
     sc = h["streams"]
     pause_max = int(sc["pause_s"][1] * SR)
     clip_lengths = [len(c) for c in train_clips]
@@ -499,9 +524,9 @@ def main() -> int:
             history.append({"step": step, "loss": round(run_loss / run_n, 4), "minutes": round(minutes, 2)})
             run_loss, run_rnnt, run_ctc, run_n = 0.0, 0.0, 0.0, 0
         if step % args.eval_every == 0 or step == args.max_steps:
-            w = dev_wer(model, dev_clips, dev_texts, device)
-            history.append({"step": step, "dev_ctc_wer": round(w, 4)})
-            log(f"step {step} dev CTC WER {100 * w:.2f}%")
+            w_rnnt, w_ctc = dev_wer(model, dev_clips, dev_texts, device)
+            history.append({"step": step, "dev_rnnt_wer": round(w_rnnt, 4), "dev_ctc_wer": round(w_ctc, 4)})
+            log(f"step {step} dev WER RNNT {100 * w_rnnt:.2f}% CTC {100 * w_ctc:.2f}%")
         done = step >= args.max_steps or (args.max_minutes and minutes >= args.max_minutes)
         if step % args.checkpoint_every == 0 or done:
             save(final=bool(done))
