@@ -27,7 +27,7 @@ from captioner.app.tray import Tray
 from captioner.app.worker import InferenceWorker, Stats
 from captioner.asr.segmenter import Segment
 from captioner.audio.capture import AudioInput, DeviceCapture
-from captioner.audio.devices import SourceInfo, find_source, list_sources
+from captioner.audio.devices import SourceInfo, find_source, list_sources, rescan_portaudio
 from captioner.audio.file_feeder import FileFeeder
 
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
@@ -61,6 +61,7 @@ class CaptionerController(QObject):
         self._input_requested = False  # an input is open or being opened in the worker
         self._captioning_requested = False  # a session is running or paused, or about to be
         self.sources: list[SourceInfo] = [] if input_file else list_sources(include_system=list_system_audio)
+        self._rescan_before_open = False
 
         self.worker = InferenceWorker()
         self.window = MainWindow()
@@ -156,7 +157,13 @@ class CaptionerController(QObject):
     def _factory(self) -> AudioInput:
         if self.input_file is not None:
             return FileFeeder(self.input_file, speed=self.speed)
-        source = find_source(self.settings.source_key, self.sources) or find_source(self.settings.source_key)
+        if self._rescan_before_open:
+            # A source picked in the main window: PortAudio is re-scanned (the worker closed the
+            # previous stream before calling this), so a device plugged in since start-up is found.
+            self._rescan_before_open = False
+            rescan_portaudio()
+        # PortAudio's current list first: device indices change when the capture re-scans.
+        source = find_source(self.settings.source_key) or find_source(self.settings.source_key, self.sources)
         if source is None and self.sources:
             source = self.sources[0]
         if source is None:
@@ -171,10 +178,12 @@ class CaptionerController(QObject):
         self.worker.open_input(self._factory)
 
     def choose_source(self, key: str) -> None:
-        if key == self.settings.source_key:
-            return
-        self.settings.source_key = key
-        self._save()
+        """Open the source picked in the main window; picking the current one again reconnects it
+        (how a user gets a device back where it cannot be noticed coming back, see capture.py)."""
+        if key != self.settings.source_key:
+            self.settings.source_key = key
+            self._save()
+        self._rescan_before_open = True
         self._open_selected_source()
 
     # -- session control ---------------------------------------------------------------------------

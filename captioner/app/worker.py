@@ -32,6 +32,7 @@ from captioner.asr.recognizer import StreamingRecognizer, Token
 from captioner.asr.segmenter import CaptionSegmenter, Segment
 from captioner.audio.capture import AudioInput
 from captioner.audio.resample import StreamResampler, to_model_rate
+from captioner.audio.ringbuffer import RingBuffer
 
 MAX_BEHIND_S = 2.0  # more unprocessed audio than this: skip ahead
 KEEP_AFTER_SKIP_S = 0.1
@@ -83,7 +84,8 @@ class InferenceWorker(QThread):
         self._info: ModelInfo | None = None
         self._seg: CaptionSegmenter | None = None
         self._input: AudioInput | None = None
-        self._ring_id = 0
+        self._ring: RingBuffer | None = None  # the ring being drained (a replaced one until it is empty)
+        self._ring_rate = 0.0
         self._resampler: StreamResampler | None = None
         self._state = "idle"
         self._t = 0.0  # session stream time in seconds (16 kHz samples fed + audio skipped)
@@ -258,6 +260,7 @@ class InferenceWorker(QThread):
         self._t = 0.0
         self._skipped_s = 0.0
         if not fresh_input:  # audio heard before Start only fed the level meter: never caption it
+            self._bind_ring()  # (a replaced ring still being drained holds only such audio too)
             self._input.ring.skip(self._input.ring.available())
             self._input.ring.take_missing()
         self._restart_stream()
@@ -278,9 +281,10 @@ class InferenceWorker(QThread):
 
     def _bind_ring(self) -> None:
         assert self._input is not None
-        self._ring_id = id(self._input.ring)
+        self._ring = self._input.ring
+        self._ring_rate = self._input.sample_rate
         rate = self._rec.sample_rate if self._rec is not None else 16000
-        self._resampler = StreamResampler(self._input.sample_rate, rate)
+        self._resampler = StreamResampler(self._ring_rate, rate)
 
     def _restart_stream(self) -> None:
         """Start the recognizer afresh at the current stream time (after pause, gap, model switch)."""
@@ -320,12 +324,15 @@ class InferenceWorker(QThread):
         message = src.poll()
         if message:
             self._status(message)
-        if id(src.ring) != self._ring_id:  # device came back with a different format
-            self._flush()  # commit what the old stream decoded first: a reconnect never loses words
+        if src.ring is not self._ring and (self._ring is None or self._ring.available() == 0):
+            # The input now writes to a new ring (another device or format). The old one was read to
+            # the end first (it gets no more audio), so switching devices loses no words.
+            self._flush()
             self._bind_ring()
             self._restart_stream()
-        ring = src.ring
-        rate = src.sample_rate
+        ring = self._ring
+        rate = self._ring_rate
+        assert ring is not None
         if self._state in ("monitoring", "paused"):
             block = ring.read()
             missing = ring.take_missing()
@@ -381,10 +388,10 @@ class InferenceWorker(QThread):
         The holes reached on the way (audio dropped or never delivered) are part of the gap: the
         stream clock moves past them as well, so the captions after it keep wall-clock times.
         """
-        assert self._input is not None and self._seg is not None
+        assert self._ring is not None and self._seg is not None
         self._flush()
         start = self._t
-        ring = self._input.ring
+        ring = self._ring
         skipped = ring.skip(frames) / rate
         missing = ring.take_missing() / rate
         self._t += skipped + missing

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import sounddevice as sd
 
 from captioner.asr.errors import AudioInputError
-from captioner.audio.device_watch import device_signature
+from captioner.audio.device_watch import DeviceSignature, device_signature
 from captioner.audio.devices import DEFAULT_KEY, SourceInfo, find_source, rescan_portaudio
 from captioner.audio.pulse import pulse_source
 from captioner.audio.ringbuffer import RingBuffer
@@ -23,6 +23,7 @@ STALL_S = 2.0  # no callback for this long while running means the device is gon
 FIRST_CALLBACK_GRACE_S = 5.0  # sound servers can take over a second to deliver the first block
 RETRY_S = 2.0
 SWITCH_BACK_CHECK_S = 3.0  # on a fallback input: how often to look (cheaply) for the chosen device
+MAX_BACKOFF_DOUBLINGS = 4  # fruitless switch attempts (each cuts the audio) space out up to 48 s
 BLOCK_S = 0.02  # callback block: with latency="low" alone PortAudio may call back every few ms
 
 
@@ -67,8 +68,12 @@ class DeviceCapture:
         self._opened_at = 0.0
         self._last_audio = 0.0  # monotonic time of the newest frame before the device was lost
         self._resuming = False  # reopened after a loss: the first block records the outage
-        self._signature: str | None = None  # device_signature() when the fallback was chosen
+        # On a fallback input: the hardware as last seen (None: not watching), when to look next, how
+        # many re-scans found nothing (they back off), and whether a recent change deserves a second look.
+        self._signature: DeviceSignature | None = None
         self._next_switch_check = 0.0
+        self._fruitless = 0
+        self._recheck_due = False
 
     @property
     def finished(self) -> bool:
@@ -145,50 +150,73 @@ class DeviceCapture:
         if now < self._next_retry:
             return None
         self._next_retry = now + RETRY_S
-        signature = device_signature()  # taken before the scan: a device added after it is a change
+        can_fall_back = self._wanted_key != DEFAULT_KEY
+        before = device_signature() if can_fall_back else None  # before the scan: later changes show
         rescan_portaudio()
         wanted = find_source(self._wanted_key)
         if wanted is not None and self._reopen(wanted):
             self._lost_since = None
+            self._signature = None
             return f"Audio source back: “{self.label}”."
-        fallback = find_source(DEFAULT_KEY) if self._wanted_key != DEFAULT_KEY else None
-        if fallback is None or not self._reopen(fallback):
+        fallback = find_source(DEFAULT_KEY) if can_fall_back else None
+        if before is None or fallback is None or not self._reopen(fallback):
             return None
         self._lost_since = None
-        self._signature = signature
-        self._next_switch_check = now + SWITCH_BACK_CHECK_S
-        if signature is None:
+        self._fruitless = 0
+        self._watch_from(before, now)
+        if self._signature is None:
             return (f"“{self._wanted_label}” is gone: captioning from “{self.label}”. Pick "
                     f"“{self._wanted_label}” again in the main window once it is back.")
         return f"“{self._wanted_label}” is gone: captioning from “{self.label}” until it is back."
 
     def _lost_message(self) -> str:
+        waiting = "it" if self.source.key == self._wanted_key else f"“{self._wanted_label}” or “{self.label}”"
         return (f"The audio source “{self.label}” stopped delivering audio (unplugged?). "
-                "Waiting for it to come back…")
+                f"Waiting for {waiting} to come back…")
+
+    def _watch_from(self, before: DeviceSignature, now: float) -> None:
+        """Start watching for the chosen device after (re)opening a fallback.
+
+        The baseline is read after the fallback is open (opening it may itself change the sources,
+        e.g. a Bluetooth headset switching profile); a change between the scan and now gets a look.
+        """
+        after = device_signature().merged(before)
+        self._signature = after if after.readable else None
+        self._recheck_due = self._recheck_due or after.changed_since(before)
+        delay = SWITCH_BACK_CHECK_S * 2 ** min(self._fruitless, MAX_BACKOFF_DOUBLINGS)
+        self._next_switch_check = now + delay
 
     def _maybe_switch_back(self, now: float) -> str | None:
         """On a fallback input, return to the chosen device once the hardware changed and it is there.
 
         Re-scanning means closing the running stream (PortAudio enumerates only when initialised), so
-        it happens only when :func:`device_signature` changed; the short cut becomes a marked gap.
+        it happens only when :func:`device_signature` changed, plus one second look (a device can
+        take a moment to become usable after it shows up); the cut, about a second on a sound
+        server, becomes a marked gap. Fruitless re-scans back off.
         """
-        if self.source.key == self._wanted_key or self._signature is None or now < self._next_switch_check:
+        if (self.source.key == self._wanted_key or self._signature is None or self._resuming
+                or now < self._next_switch_check):
             return None
-        self._next_switch_check = now + SWITCH_BACK_CHECK_S
-        signature = device_signature()
-        if signature is None or signature == self._signature:
+        current = device_signature()
+        changed = current.changed_since(self._signature)
+        self._signature = current.merged(self._signature)
+        if not changed and not self._recheck_due:
+            self._next_switch_check = now + SWITCH_BACK_CHECK_S
             return None
-        self._signature = signature
+        self._recheck_due = changed
         fallback_key = self.source.key
+        self.close()  # returns after the last callback, so the newest frame's time is final
         self._last_audio = self._last_callback or self._opened_at
-        self.close()
         rescan_portaudio()
         wanted = find_source(self._wanted_key)
         if wanted is not None and self._reopen(wanted):
+            self._signature, self._fruitless, self._recheck_due = None, 0, False
             return f"Audio source back: “{self.label}”."
+        self._fruitless += 1
         fallback = find_source(fallback_key)
         if fallback is not None and self._reopen(fallback):
-            return None  # another device came or went: stay on the fallback, after a cut of a few ms
+            self._watch_from(self._signature, now)
+            return None
         self._lost_since = now  # the fallback went away in the same change: retried like any loss
         self._next_retry = now + RETRY_S
         return self._lost_message()
@@ -202,6 +230,7 @@ class DeviceCapture:
         kept = self.source, self.ring
         self.source = source
         if source.sample_rate != self.sample_rate or source.channels != self.ring.channels:
+            # A new ring: the worker reads the old one to its end before it moves to this one.
             self.ring = RingBuffer(int(self._ring_seconds * source.sample_rate), source.channels)
         # The time without audio becomes a hole in the stream where the new audio begins (see
         # _callback), so the worker marks the gap and caption times stay on wall-clock time.

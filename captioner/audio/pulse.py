@@ -79,7 +79,7 @@ def parse_short_source_names(text: str) -> list[str]:
     return [fields[1] for line in text.splitlines() if len(fields := line.split("\t")) >= 2]
 
 
-def list_source_names(timeout_s: float = 1.0) -> list[str] | None:
+def list_source_names(timeout_s: float = 0.5) -> list[str] | None:
     """Every source of the running sound server (inputs and monitors); ``None`` when it cannot be asked."""
     text = _pactl("list", "short", "sources", timeout_s=timeout_s)
     return parse_short_source_names(text) if text is not None else None

@@ -313,17 +313,23 @@ def test_outage_leaves_a_hole_as_long_as_the_silence(monkeypatch: pytest.MonkeyP
     cap.close()
 
 
+def _cards(n: int) -> object:
+    from captioner.audio.device_watch import DeviceSignature
+
+    return DeviceSignature(f"{n} cards", ("source",))
+
+
 def test_fallback_input_is_left_for_the_chosen_one_once_it_is_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """The chosen source goes, the default input takes over, and the capture returns to the chosen one
     when it is plugged in again. PortAudio is re-scanned (which cuts the running stream) only when the
-    device signature changed, and a change that does not bring the chosen source back keeps the fallback."""
+    device signature changed, plus one second look; fruitless re-scans back off; each cut is a hole."""
     capture = _capture_module()
     from captioner.audio.devices import SourceInfo
 
     monitor = SourceInfo(MONITOR_KEY, LABEL, "system", 3, f"{SINK}.monitor", 2, 48000.0)
     default = SourceInfo("default", "Default microphone", "default", 1, None, 1, 44100.0)
     listed: list[SourceInfo] = []
-    signature = ["cards: 1"]
+    signature = [_cards(1)]
     rescans: list[int] = []
     monkeypatch.setattr(capture, "find_source", lambda key: next((s for s in listed if s.key == key), None))
     monkeypatch.setattr(capture, "rescan_portaudio", lambda: rescans.append(1))
@@ -335,6 +341,9 @@ def test_fallback_input_is_left_for_the_chosen_one_once_it_is_back(monkeypatch: 
     monkeypatch.setattr(capture, "SWITCH_BACK_CHECK_S", 0.0)
     block = np.zeros((441, 1), np.float32)
 
+    def hole_s() -> float:
+        return cap.ring.holes[-1][1] / cap.sample_rate
+
     cap = capture.DeviceCapture(monitor)
     cap.open()
     cap._callback(np.zeros((960, 2), np.float32), 960, None, capture.sd.CallbackFlags())
@@ -345,29 +354,80 @@ def test_fallback_input_is_left_for_the_chosen_one_once_it_is_back(monkeypatch: 
     assert cap.poll() == LOST
     assert cap.poll() == f"“{LABEL}” is gone: captioning from “Default microphone” until it is back."
     assert cap.source == default and cap.ring.channels == 1 and not cap.lost
+    assert cap.poll() is None, "no switch attempt before the fallback delivered its first block"
     time.sleep(0.05)
     cap._callback(block, 441, None, capture.sd.CallbackFlags())  # the fallback delivers audio
-    assert len(cap.ring.holes) == 1  # the outage
+    assert len(cap.ring.holes) == 1 and 0.04 < hole_s() < 0.5  # the outage
 
     for _ in range(3):  # nothing changed: the running stream is left alone
         assert cap.poll() is None
     assert len(rescans) == 1 and _FakeStream.opened == [f"{SINK}.monitor", None]
 
-    signature[0] = "cards: 2"  # something else was plugged in: a short cut, back on the fallback
+    signature[0] = _cards(2)  # something else was plugged in: a short cut, back on the fallback
     assert cap.poll() is None
     assert cap.source == default and _FakeStream.opened == [f"{SINK}.monitor", None, None] and len(rescans) == 2
     time.sleep(0.05)
     cap._callback(block, 441, None, capture.sd.CallbackFlags())
-    assert len(cap.ring.holes) == 2  # the cut is marked too
+    assert len(cap.ring.holes) == 2 and 0.04 < hole_s() < 0.5  # the cut is marked too
+    assert cap.poll() is None and len(rescans) == 3, "a change gets a second look"
+    cap._callback(block, 441, None, capture.sd.CallbackFlags())
+    for _ in range(3):
+        assert cap.poll() is None
+    assert len(rescans) == 3, "then no more re-scans without a change"
 
-    signature[0] = "cards: 3"  # the chosen source is back
-    listed[:] = [default, monitor]
+    monkeypatch.setattr(capture, "SWITCH_BACK_CHECK_S", 60.0)
+    cap._next_switch_check = 0.0
+    assert cap.poll() is None  # a look: unchanged; the next one is due in a minute
+    signature[0] = _cards(3)
+    assert cap.poll() is None and len(rescans) == 3, "looks are spaced by SWITCH_BACK_CHECK_S"
+    cap._next_switch_check = 0.0
+
+    listed[:] = [default, monitor]  # the chosen source is back
     _FakeStream.present = {f"{SINK}.monitor", None}
     assert cap.poll() == BACK
     assert cap.source == monitor and cap.label == LABEL and cap.ring.channels == 2 and cap.sample_rate == 48000.0
     assert _FakeStream.opened[-1] == f"{SINK}.monitor"
-    signature[0] = "cards: 4"  # on the chosen source, device changes are none of its business
-    assert cap.poll() is None and len(rescans) == 3
+    signature[0] = _cards(4)  # on the chosen source, device changes are none of its business
+    cap._next_switch_check = 0.0
+    assert cap.poll() is None and len(rescans) == 4
+    cap.close()
+
+
+def test_fruitless_switch_attempts_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signature that keeps changing without the chosen source coming back (a headset flipping
+    profiles when recorded from) must not cut the audio every few seconds."""
+    capture = _capture_module()
+    from captioner.audio.devices import SourceInfo
+
+    monitor = SourceInfo(MONITOR_KEY, LABEL, "system", 3, f"{SINK}.monitor", 2, 48000.0)
+    default = SourceInfo("default", "Default microphone", "default", 1, None, 1, 44100.0)
+    listed = [default]
+    count = [0]
+
+    def changing() -> object:
+        count[0] += 1
+        return _cards(count[0])
+
+    monkeypatch.setattr(capture, "find_source", lambda key: next((s for s in listed if s.key == key), None))
+    monkeypatch.setattr(capture, "rescan_portaudio", lambda: None)
+    monkeypatch.setattr(capture, "device_signature", changing)
+    monkeypatch.setattr(capture.sd, "InputStream", _FakeStream)
+    monkeypatch.setattr(_FakeStream, "present", {None})
+    monkeypatch.setattr(_FakeStream, "opened", [])
+    monkeypatch.setattr(capture, "RETRY_S", 0.0)
+    cap = capture.DeviceCapture(monitor)
+    with pytest.raises(capture.AudioInputError):
+        cap.open()
+    cap._lost_since = 0.0  # as if it had been lost
+    assert cap.poll() is not None and cap.source == default
+    delays = []
+    for _ in range(6):
+        cap._resuming = False
+        due = cap._next_switch_check
+        delays.append(round(due - time.monotonic()))
+        cap._next_switch_check = 0.0
+        assert cap.poll() is None
+    assert delays == [3, 6, 12, 24, 48, 48]
     cap.close()
 
 
@@ -376,6 +436,7 @@ def test_without_a_device_signature_the_fallback_says_to_pick_the_source_again(
     """Where device changes cannot be seen without cutting the stream (no ALSA, no sound server), the
     capture stays on the fallback and tells the user how to get back."""
     capture = _capture_module()
+    from captioner.audio.device_watch import DeviceSignature
     from captioner.audio.devices import SourceInfo
 
     monitor = SourceInfo(MONITOR_KEY, LABEL, "system", 3, f"{SINK}.monitor", 2, 48000.0)
@@ -384,7 +445,7 @@ def test_without_a_device_signature_the_fallback_says_to_pick_the_source_again(
     rescans: list[int] = []
     monkeypatch.setattr(capture, "find_source", lambda key: next((s for s in listed if s.key == key), None))
     monkeypatch.setattr(capture, "rescan_portaudio", lambda: rescans.append(1))
-    monkeypatch.setattr(capture, "device_signature", lambda: None)
+    monkeypatch.setattr(capture, "device_signature", lambda: DeviceSignature(None, None))
     monkeypatch.setattr(capture.sd, "InputStream", _FakeStream)
     monkeypatch.setattr(_FakeStream, "present", {f"{SINK}.monitor", None})
     monkeypatch.setattr(_FakeStream, "opened", [])
@@ -399,10 +460,23 @@ def test_without_a_device_signature_the_fallback_says_to_pick_the_source_again(
     assert cap.poll() == (f"“{LABEL}” is gone: captioning from “Default microphone”. Pick “{LABEL}” again "
                           "in the main window once it is back.")
     listed.append(monitor)
+    cap._resuming = False
     for _ in range(3):
         assert cap.poll() is None
     assert cap.source == default and len(rescans) == 1
     cap.close()
+
+
+def test_a_part_that_cannot_be_read_once_is_no_change() -> None:
+    from captioner.audio.device_watch import DeviceSignature
+
+    base = DeviceSignature("1 card", ("mic", "monitor"))
+    pactl_failed = DeviceSignature("1 card", None)
+    assert not pactl_failed.changed_since(base)
+    assert pactl_failed.merged(base) == base
+    assert DeviceSignature("1 card", ("mic", "monitor", "headset")).changed_since(base)
+    assert DeviceSignature("2 cards", None).changed_since(base)
+    assert not DeviceSignature(None, None).readable and base.readable
 
 
 def test_device_signature_sees_a_new_sound_server_source(pulse: PulseServer, speech_wav: Path) -> None:
@@ -411,12 +485,40 @@ def test_device_signature_sees_a_new_sound_server_source(pulse: PulseServer, spe
     from captioner.audio.device_watch import device_signature
 
     before = device_signature()
-    assert before is not None and f"{SINK}.monitor" in before
+    assert before.server_sources is not None and f"{SINK}.monitor" in before.server_sources
     player = pulse.play(speech_wav)
     time.sleep(0.5)
     playing = device_signature()
     assert player.wait(timeout=10) == 0
-    assert playing == before
+    assert playing == before and not playing.changed_since(before)
     pulse.add_default_source("capother", "Other device")
     after = device_signature()
-    assert after != before and after is not None and "capother.monitor" in after
+    assert after.changed_since(before) and "capother.monitor" in (after.server_sources or ())
+
+
+def test_picking_the_current_source_again_reconnects_it(qtbot: QtBot, pulse: PulseServer,  # type: ignore[no-untyped-def]
+                                                        controller_factory, settings_file: Path, model_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the fallback message tells users without a device signature: picking the source again in
+    the main window re-scans PortAudio (finding a device plugged in since) and reopens it."""
+    _capture_module()
+    from captioner.app import controller as controller_module
+    from captioner.audio.devices import rescan_portaudio
+
+    rescans: list[float] = []
+
+    def rescan() -> None:
+        rescans.append(time.monotonic())
+        rescan_portaudio()
+
+    monkeypatch.setattr(controller_module, "rescan_portaudio", rescan)
+    save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY),
+                  QSettings(str(settings_file), QSettings.Format.IniFormat))
+    c: CaptionerController = controller_factory()
+    qtbot.waitUntil(lambda: c.state == "monitoring", timeout=30_000)
+    first = c.worker._input
+    assert rescans == []
+    c.window.source.activated.emit(c.window.source.currentIndex())  # the user picks the same entry
+    qtbot.waitUntil(lambda: c.worker._input is not first and c.state == "monitoring", timeout=10_000)
+    assert len(rescans) == 1 and c.settings.source_key == MONITOR_KEY
+    assert c.worker._input.source.key == MONITOR_KEY  # type: ignore[union-attr]
