@@ -56,6 +56,15 @@ def step_data(workers: int) -> None:
     print(json.dumps(summary))
 
 
+def step_tokenizer() -> None:
+    """Only the tokenizer again, from the training manifest (after a change of ``VOCAB_SIZE``)."""
+    from demo_model import dataset
+
+    rows = [json.loads(line) for line in (DATA / "train" / "manifest.jsonl").read_text().splitlines()]
+    dataset.train_tokenizer(DATA / "tokenizer", [row["text"] for row in rows])
+    print(f"tokenizer: {dataset.VOCAB_SIZE} pieces in {DATA / 'tokenizer'}")
+
+
 def step_testset(workers: int) -> None:
     from demo_model import dataset
 
@@ -100,11 +109,13 @@ def step_export() -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["all", "data", "testset", "train", "export", "bench"])
+    ap.add_argument("step", choices=["all", "data", "tokenizer", "testset", "train", "export", "bench"])
     ap.add_argument("--workers", type=int, default=2, help="synthesis processes")
     args, extra = ap.parse_known_args()
     if args.step in ("all", "data"):
         step_data(args.workers)
+    if args.step == "tokenizer":
+        step_tokenizer()
     if args.step == "testset":
         step_testset(args.workers)
     if args.step in ("all", "train"):
