@@ -128,7 +128,6 @@ class DeviceCapture:
             except Exception:
                 pass
 
-
     def poll(self) -> str | None:
         """Detect a vanished device, reopen one when available, and go back to the chosen one."""
         now = time.monotonic()
