@@ -138,16 +138,21 @@ def test_tray_requests_in_quick_succession_are_not_undone_by_late_state_signals(
     c.tray.available = True
     qtbot.waitUntil(lambda: c.state == "monitoring" and _recording_streams(pulse) == 1, timeout=30_000)
 
+    states: list[str] = []  # every state the worker reports, in order: the end of each request shows
+    c.worker.stateChanged.connect(states.append)
     c.window.close()
     c.show_window()  # before the worker has even reported the device closed
-    qtbot.waitUntil(lambda: c.state == "monitoring" and _recording_streams(pulse) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: states == ["idle", "monitoring"] and _recording_streams(pulse) == 1, timeout=10_000)
     qtbot.wait(300)
     assert c.state == "monitoring" and _recording_streams(pulse) == 1, "the window's meter listens again"
 
     c.window.close()
-    qtbot.waitUntil(lambda: _recording_streams(pulse) == 0, timeout=5000)
+    qtbot.waitUntil(lambda: states[-1:] == ["idle"] and _recording_streams(pulse) == 0, timeout=5000)
+    states.clear()
     c.start()  # from the tray ...
     c.stop()  # ... and stopped again at once, still in the tray
-    qtbot.waitUntil(lambda: c.state == "idle" and _recording_streams(pulse) == 0, timeout=10_000)
+    # Opened, started, stopped, closed: waiting for "idle" alone could pass before the start is handled.
+    qtbot.waitUntil(lambda: states == ["monitoring", "running", "monitoring", "idle"], timeout=10_000)
+    qtbot.waitUntil(lambda: _recording_streams(pulse) == 0, timeout=5000)
     qtbot.wait(300)
     assert c.state == "idle" and _recording_streams(pulse) == 0, "hidden and not captioning: the device is closed"
