@@ -7,6 +7,7 @@ is only ever spoken to through its command methods.
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -194,9 +195,11 @@ class CaptionerController(QObject):
         if self.state == "running":
             return
         reopen = self.input_file is not None or not self._input_requested
+        # Caption times count from this moment, as the session log's start time does (see worker).
+        started_at = None if self.input_file is not None else time.monotonic()
         self._new_session()
         self._input_requested = self._captioning_requested = True
-        self.worker.start_captioning(self._factory if reopen else None)
+        self.worker.start_captioning(self._factory if reopen else None, started_at)
 
     def pause(self) -> None:
         self.worker.pause()

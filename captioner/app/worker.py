@@ -91,6 +91,7 @@ class InferenceWorker(QThread):
         self._t = 0.0  # session stream time in seconds (16 kHz samples fed + audio skipped)
         self._offset = 0.0  # stream time of the recognizer's last reset
         self._skipped_s = 0.0
+        self._clock_origin: float | None = None  # monotonic time of Start until the session's first audio
         self._timeline: deque[tuple[float, float]] = deque(maxlen=256)  # (stream end, arrival) per chunk
         self._compute: deque[tuple[float, float]] = deque(maxlen=200)  # (compute s, audio s) per chunk
         self._latency: float | None = None
@@ -110,9 +111,14 @@ class InferenceWorker(QThread):
         """Open a source (closing the previous one); audio only feeds the level meter until ``start``."""
         self._cmds.put(("open", factory))
 
-    def start_captioning(self, factory: InputFactory | None = None) -> None:
-        """Start a session; with ``factory``, first open that input (atomically: no audio is lost)."""
-        self._cmds.put(("start", factory))
+    def start_captioning(self, factory: InputFactory | None = None, started_at: float | None = None) -> None:
+        """Start a session; with ``factory``, first open that input (atomically: no audio is lost).
+
+        ``started_at`` (``time.monotonic()`` when the user asked) puts the session clock's zero there
+        rather than at the first audio: a device can take a second to deliver, and caption times are
+        read as wall-clock times from the session's start. None (a file): zero is the file's start.
+        """
+        self._cmds.put(("start", factory, started_at))
 
     def pause(self) -> None:
         self._cmds.put(("pause",))
@@ -176,9 +182,9 @@ class InferenceWorker(QThread):
                 self._do_open(cmd[1])
             elif name == "start":
                 if cmd[1] is None:
-                    self._do_start(fresh_input=False)
+                    self._do_start(fresh_input=False, started_at=cmd[2])
                 elif self._do_open(cmd[1]):
-                    self._do_start(fresh_input=True)
+                    self._do_start(fresh_input=True, started_at=cmd[2])
             elif name == "pause" and self._state == "running":
                 self._flush()
                 self._set_state("paused")
@@ -244,7 +250,7 @@ class InferenceWorker(QThread):
         self._set_state("running" if was_running else "monitoring")
         return True
 
-    def _do_start(self, fresh_input: bool) -> None:
+    def _do_start(self, fresh_input: bool, started_at: float | None) -> None:
         if self._input is None:
             self.inputFailed.emit("No audio source is open: pick one in the main window.")
             return
@@ -259,6 +265,7 @@ class InferenceWorker(QThread):
             return
         self._t = 0.0
         self._skipped_s = 0.0
+        self._clock_origin = started_at
         if not fresh_input:  # audio heard before Start only fed the level meter: never caption it
             self._bind_ring()  # (a replaced ring still being drained holds only such audio too)
             self._input.ring.skip(self._input.ring.available())
@@ -364,7 +371,12 @@ class InferenceWorker(QThread):
                 self.inputFinished.emit()
             self._maybe_stats(0.0)
             return False
-        arrival = ring.last_write_monotonic - ring.available() / rate
+        arrival = ring.last_write_monotonic - ring.available() / rate  # of the block's last frame
+        if self._clock_origin is not None:  # the session's first audio: its clock started at Start
+            # (max: time already counted before it, a hole or a pause, is part of that wait)
+            self._t = max(self._t, arrival - len(block) / rate - self._clock_origin)
+            self._clock_origin = None
+            self._restart_stream()
         assert self._resampler is not None
         samples = to_model_rate(block, self._resampler)
         if self.audio_tap is not None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from captioner.app.controller import CaptionerController, sessions_dir
@@ -35,6 +36,9 @@ def test_input_file_captions_match_engine(qtbot: QtBot, controller_factory, mode
     shown = c.window.transcript.segments()
     assert [i for s in shown for i in s.token_ids] == [t.id for t in tokens]
     assert [s.text for s in shown] == [s.text for s in expected]
+    # a file's captions are timed from the file's start, however long opening it took
+    times = [t for s in shown for t in (s.start_s, s.end_s)]
+    assert times == pytest.approx([t for s in expected for t in (s.start_s, s.end_s)], abs=1e-3)
     engine_text = " ".join(s.text for s in expected)
     assert c.window.transcript.plain_text() == engine_text
     assert c.overlay.committed_text() == engine_text

@@ -6,6 +6,7 @@ libportaudio2 and libasound2-plugins).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,25 @@ def test_app_captions_what_the_speakers_play(qtbot: QtBot, pulse: PulseServer, c
     print(f"captured audio matches the played file at lag {lag / 16000:+.3f} s, similarity {similarity:.3f}")
     assert similarity > 0.9
 
+
+def test_caption_times_count_from_the_start_click(qtbot: QtBot, pulse: PulseServer, controller_factory,  # type: ignore[no-untyped-def]
+                                                  settings_file: Path, model_dir: Path) -> None:
+    """The worker puts the session clock's zero at ``started_at`` (tests/app/test_worker.py); a
+    device session passes the moment of the click, as the session log's start time is."""
+    save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY),
+                  QSettings(str(settings_file), QSettings.Format.IniFormat))
+    c: CaptionerController = controller_factory()
+    qtbot.waitUntil(lambda: c.state == "monitoring", timeout=30_000)
+    calls: list[tuple[object, float | None]] = []
+    real = c.worker.start_captioning
+    c.worker.start_captioning = lambda factory=None, started_at=None: (  # type: ignore[method-assign]
+        calls.append((factory, started_at)), real(factory, started_at))
+    before = time.monotonic()
+    c.start()
+    after = time.monotonic()
+    qtbot.waitUntil(lambda: c.state == "running", timeout=10_000)
+    [(_, started_at)] = calls
+    assert started_at is not None and before <= started_at <= after
 
 
 def test_capture_calls_back_with_20_ms_blocks(pulse: PulseServer, qtbot: QtBot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -302,3 +303,39 @@ def test_missing_audio_moves_the_stream_clock(worker: InferenceWorker, model_dir
     assert spoken and tokens
     assert [i for s in spoken for i in s.token_ids] == [t.id for t in tokens]
     assert spoken[0].start_s == pytest.approx(11.5 + tokens[0].start_s, abs=0.01)
+
+
+def test_session_clock_starts_when_the_user_pressed_start(worker: InferenceWorker, model_dir: Path,
+                                                          speech_wav: Path, qtbot: QtBot) -> None:
+    """A device that takes a while to deliver must not pull every caption time earlier: times count
+    from Start (as the session log's start time does), not from the first audio block."""
+    from captioner.audio.resample import StreamResampler
+
+    rate, block = 16000, 1600
+    src = FakeInput(rate=rate, channels=1, seconds=8.0)
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
+    segments: list[Segment] = []
+    worker.segmentCommitted.connect(segments.append)
+    started_at = time.monotonic()
+    worker.start_captioning(lambda: src, started_at=started_at)
+    qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
+    qtbot.wait(max(0, int((started_at + 0.8 - time.monotonic()) * 1000)))  # the "device" is silent 0.8 s
+    data, sr = sf.read(str(speech_wav), dtype="float32", always_2d=True)
+    speech = StreamResampler(sr, rate).process(data[:, 0], last=True)
+    first_write = time.monotonic()
+    src.ring.write(speech[:block, None])  # read alone: _feed delivers faster than real time
+    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=5000)
+    _feed(src, speech[block:, None], qtbot, block=block)
+    worker.stop_captioning()
+    qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
+    qtbot.wait(100)
+
+    engine = app_recognizer(model_dir)
+    tokens = engine.accept(speech) + engine.finish()
+    assert segments and tokens and not any(s.gap for s in segments)
+    assert [i for s in segments for i in s.token_ids] == [t.id for t in tokens], "the words are unchanged"
+    # the first block was captured during the 0.1 s before it was delivered
+    lead = first_write - block / rate - started_at
+    assert lead > 0.6
+    assert segments[0].start_s == pytest.approx(lead + tokens[0].start_s, abs=0.05)
