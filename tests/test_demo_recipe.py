@@ -183,3 +183,79 @@ def test_cpu_rnnt_loss_is_the_transducer_loss() -> None:
     assert float(fast) == pytest.approx(float(slow), rel=1e-5)
     assert torch.allclose(grad_fast.double(), grad_slow, atol=1e-5)
     assert float(grad_fast[3, 3:].abs().sum()) == 0.0, "frames past an utterance's end get no gradient"
+
+
+def test_every_corpus_character_has_a_class_in_the_character_head() -> None:
+    from demo_model.char_ctc import ALPHABET, char_ids
+
+    train, test = corpus.generate(20000, 420, SEED)
+    assert set("".join(train + test)) <= set(ALPHABET)
+    assert char_ids("it's ok") == [ALPHABET.index(c) + 1 for c in "it's ok"], "0 is CTC's blank"
+
+
+def test_a_stream_item_carries_its_sentences_characters_with_a_space_between() -> None:
+    from demo_model.char_ctc import char_ids
+    from demo_model.train import TrainSet
+
+    clips = [np.full(800 * (k + 1), 0.1, np.float32) for k in range(3)]
+    texts = ["so it is", "ok then", "fine"]
+    items = [[0], [1, 2]]
+    ds = TrainSet(clips, [[1], [2, 3], [4]], [char_ids(t) for t in texts], items, None, 7, (0.1, 0.2))
+    audio, tokens, chars = ds[(1, 0)]
+    assert tokens == [2, 3, 4] and chars == char_ids("ok then fine")
+    assert ds[(0, 0)][2] == char_ids("so it is")
+    assert len(audio) > len(clips[1]) + len(clips[2]), "a pause between the two"
+
+
+def _tiny_encoder_front(torch):  # type: ignore[no-untyped-def]
+    """The attribute path NeMo's FastConformer has: encoder.pre_encode.conv[0] (1 -> C channels)."""
+    nn = torch.nn
+    pre = nn.Module()
+    pre.conv = nn.Sequential(nn.Conv2d(1, 6, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(6, 4, 3, stride=2))
+    encoder = nn.Module()
+    encoder.pre_encode = pre
+    model = nn.Module()
+    model.encoder = encoder
+    return model
+
+
+def test_input_normalisation_is_a_first_convolution_that_folds_exactly() -> None:
+    """Trained as (mel - mean) / std inside the first convolution, exported as a plain convolution:
+    the folded weights compute the same function everywhere, the zero-padded edges included.
+    Needs torch (not installed in CI)."""
+    torch = pytest.importorskip("torch")
+    from demo_model.char_ctc import folded_state_dict, normalize_first_conv
+
+    torch.manual_seed(0)
+    mean, std = -10.0, 4.0
+    trained = _tiny_encoder_front(torch)
+    normalize_first_conv(trained, mean, std)
+    mel = mean + std * torch.randn(2, 1, 40, 80)  # log-mel-like: about -10, spread 4
+    conv = trained.encoder.pre_encode.conv
+    out = conv(mel)
+    # away from the zero padding it is the plain convolution of the normalised features
+    plain = _tiny_encoder_front(torch).encoder.pre_encode.conv[0]
+    plain.load_state_dict(conv[0].state_dict())
+    assert torch.allclose(conv[0](mel)[:, :, 1:-1, 1:-1], plain((mel - mean) / std)[:, :, 1:-1, 1:-1], atol=1e-4)
+
+    exported = _tiny_encoder_front(torch)  # a fresh, unpatched module: what the exporter builds
+    exported.load_state_dict(folded_state_dict(trained, mean, std))
+    assert torch.allclose(exported.encoder.pre_encode.conv(mel), out, atol=1e-4)
+    assert set(folded_state_dict(trained, mean, std)) == set(trained.state_dict()), "no new weights"
+
+
+def test_character_ctc_uses_three_slots_per_frame() -> None:
+    """Two frames hold up to six characters (five with a repeat's blank); more give no loss
+    instead of infinity. Needs torch (not installed in CI)."""
+    torch = pytest.importorskip("torch")
+    from demo_model.char_ctc import char_ctc_loss, char_ids, make_head
+
+    torch.manual_seed(0)
+    head = make_head(8, 3)
+    encoded = torch.randn(2, 8, 2, requires_grad=True)  # [B, D, T]: two 80 ms frames
+    fits = char_ctc_loss(head, encoded, torch.tensor([2, 2]), [char_ids("abcdef"), char_ids("ab")], 3)
+    assert torch.isfinite(fits) and float(fits) > 0
+    (grad,) = torch.autograd.grad(fits, encoded)
+    assert float(grad.abs().sum()) > 0
+    too_long = char_ctc_loss(head, encoded[:1], torch.tensor([2]), [char_ids("abcdefg")], 3)
+    assert float(too_long) == 0.0
