@@ -65,6 +65,10 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
         tapped.append(block)
 
     c.worker.audio_tap = tap
+    started: list[float | None] = []  # the session clock's zero: Start (autostart: once the model is loaded)
+    real_start = c.worker.start_captioning
+    c.worker.start_captioning = lambda factory=None, started_at=None: (  # type: ignore[method-assign]
+        started.append(started_at), real_start(factory, started_at))
     messages: list[str] = []
     c.worker.statusMessage.connect(messages.append)
     states: list[str] = []
@@ -118,9 +122,11 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     qtbot.waitUntil(lambda: c.window.transcript.segments() != [], timeout=5000)
     qtbot.wait(1500)  # lookahead + the segmenter's pause
     received, last = stats[-1]
-    # The stream clock counted the outage: session time is wall-clock time since the first audio.
-    clock_error = last.audio_s + last.behind_s - (received - first_fed[0])
-    assert abs(clock_error) < 0.5, (last, received - first_fed[0])
+    # The stream clock counted the outage: session time is wall-clock time since Start.
+    [zero] = started
+    assert zero is not None and zero <= first_fed[0] + 0.05
+    clock_error = last.audio_s + last.behind_s - (received - zero)
+    assert abs(clock_error) < 0.5, (last, received - zero, first_fed[0] - zero)
     c.stop()
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
     qtbot.wait(200)
