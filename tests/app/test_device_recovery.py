@@ -29,6 +29,7 @@ from captioner.audiofile import load_audio
 
 from .engine_ref import app_recognizer
 from .pulse_server import SINK, PulseServer, best_alignment
+from .worker_spy import record_start_times
 
 if TYPE_CHECKING:
     from captioner.app.controller import CaptionerController
@@ -65,10 +66,7 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
         tapped.append(block)
 
     c.worker.audio_tap = tap
-    started: list[float | None] = []  # the session clock's zero: Start (autostart: once the model is loaded)
-    real_start = c.worker.start_captioning
-    c.worker.start_captioning = lambda factory=None, started_at=None: (  # type: ignore[method-assign]
-        started.append(started_at), real_start(factory, started_at))
+    started = record_start_times(c.worker)  # the session clock's zero: Start (autostart: once the model is loaded)
     messages: list[str] = []
     c.worker.statusMessage.connect(messages.append)
     states: list[str] = []

@@ -20,6 +20,7 @@ from captioner.audiofile import load_audio
 
 from .engine_ref import app_recognizer
 from .pulse_server import SINK, PulseServer, best_alignment
+from .worker_spy import record_start_times
 
 MONITOR_KEY = f"system:{SINK}.monitor"
 
@@ -74,16 +75,14 @@ def test_caption_times_count_from_the_start_click(qtbot: QtBot, pulse: PulseServ
                   QSettings(str(settings_file), QSettings.Format.IniFormat))
     c: CaptionerController = controller_factory()
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=30_000)
-    calls: list[tuple[object, float | None]] = []
-    real = c.worker.start_captioning
-    c.worker.start_captioning = lambda factory=None, started_at=None: (  # type: ignore[method-assign]
-        calls.append((factory, started_at)), real(factory, started_at))
+    started = record_start_times(c.worker)
     before = time.monotonic()
     c.start()
     after = time.monotonic()
     qtbot.waitUntil(lambda: c.state == "running", timeout=10_000)
-    [(_, started_at)] = calls
+    [started_at] = started
     assert started_at is not None and before <= started_at <= after
+
 
 
 def test_capture_calls_back_with_20_ms_blocks(pulse: PulseServer, qtbot: QtBot) -> None:
