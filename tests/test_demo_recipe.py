@@ -207,6 +207,21 @@ def test_a_stream_item_carries_its_sentences_characters_with_a_space_between() -
     assert len(audio) > len(clips[1]) + len(clips[2]), "a pause between the two"
 
 
+def test_items_of_the_clean_first_steps_are_not_augmented() -> None:
+    """Augmentation from step 0 kept the H100 run on CTC's blank plateau; the first ``clean_steps``
+    steps see the utterances as synthesised, later steps augmented (here: faster and noisy)."""
+    from demo_model.train import HPARAMS, Augmenter, TrainSet
+
+    clips = [(0.3 * np.sin(np.arange(16000) / 7.0)).astype(np.float32)]
+    aug = Augmenter({**HPARAMS["augment"], "speed": [1.1], "noise_p": 1.0}, clips)
+    ds = TrainSet(clips, [[1]], [[2]], [[0]], aug, 7, (0.1, 0.2), clean_steps=10)
+    for step in (0, 9):
+        np.testing.assert_array_equal(ds[(0, step)][0], clips[0])
+    augmented = ds[(0, 10)][0]
+    assert abs(len(augmented) - len(clips[0]) / 1.1) < 2, "sped up from the first step after the clean phase"
+    assert HPARAMS["clean_steps"] > 0
+
+
 def _tiny_encoder_front(torch):  # type: ignore[no-untyped-def]
     """The attribute path NeMo's FastConformer has: encoder.pre_encode.conv[0] (1 -> C channels)."""
     nn = torch.nn
@@ -259,3 +274,66 @@ def test_character_ctc_uses_three_slots_per_frame() -> None:
     assert float(grad.abs().sum()) > 0
     too_long = char_ctc_loss(head, encoded[:1], torch.tensor([2]), [char_ids("abcdefg")], 3)
     assert float(too_long) == 0.0
+
+
+def test_shards_are_split_over_the_carries_that_fit_them() -> None:
+    from demo_model.remote.prepare import plan_carries
+
+    sizes = {f"shard_{k:03d}.ogg": 3 for k in range(10)}
+    plan = plan_carries(sizes, first_room=7, room=10, carries=3)
+    assert plan == [["shard_000.ogg", "shard_001.ogg"], [f"shard_{k:03d}.ogg" for k in range(2, 5)],
+                    [f"shard_{k:03d}.ogg" for k in range(5, 8)]], "in name order, two shards left out"
+    assert plan_carries({"a.ogg": 50}, 10, 10, 2) == [[], []], "a shard larger than any call stays here"
+
+
+def test_a_packed_checkpoint_comes_back_as_it_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU machine returns at most 16 MiB per file: the checkpoint travels in parts, Adam's moments
+    as bf16. Needs torch (not installed in CI)."""
+    torch = pytest.importorskip("torch")
+    from demo_model.remote import pack, unpack
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2048, 2048)
+    opt = torch.optim.AdamW(model.parameters())
+    model(torch.randn(4, 2048)).square().sum().backward()
+    opt.step()
+    run, files, back = tmp_path / "run", tmp_path / "files", tmp_path / "back"
+    run.mkdir()
+    files.mkdir()
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": 7}, run / "checkpoint.pt")
+    (run / "train.json").write_text("{}")
+    monkeypatch.setattr(pack, "PART_BYTES", 2**20)  # several parts from a small checkpoint
+    pack.main(run, files)
+    assert len(list(files.glob("ckpt.part*"))) > 2 and (files / "train.json").exists()
+    unpack.main(files, back)
+    ck = torch.load(back / "checkpoint.pt", weights_only=False)
+    assert ck["step"] == 7 and (back / "train.json").exists()
+    for key, value in model.state_dict().items():
+        assert torch.equal(ck["model"][key], value), "weights travel exactly"
+    moments = ck["optimizer"]["state"][0]["exp_avg_sq"]
+    assert moments.dtype == torch.float32
+    torch.testing.assert_close(moments, opt.state_dict()["state"][0]["exp_avg_sq"], rtol=1e-2, atol=0)
+    opt.load_state_dict(ck["optimizer"])  # a resumed run loads them
+
+
+def test_the_gpu_machine_gathers_every_carried_shard(tmp_path: Path) -> None:
+    import gzip
+    import subprocess
+
+    root, site, data = tmp_path / "repo", tmp_path / "site", tmp_path / "data"
+    (site / "nemo").mkdir(parents=True)  # wheels installed by an earlier call
+    (root / ".d1" / "tokenizer").mkdir(parents=True)
+    (root / ".d1" / "tokenizer" / "tokenizer.model").write_bytes(b"spm")
+    (root / ".d1" / "manifest.jsonl.gz").write_bytes(gzip.compress(b'{"shard": "shard_000.ogg"}\n'))
+    (root / ".d1" / "shard_000.ogg").write_bytes(b"a")
+    (root / ".d2").mkdir()
+    (root / ".d2" / "shard_001.ogg").write_bytes(b"b")
+    script = ROOT / "tools" / "demo_model" / "remote" / "setup.sh"
+    env = {"PATH": "/usr/bin:/bin", "SITE": str(site), "DATA": str(data)}
+    out = subprocess.run(["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "shards: 2", out.stderr
+    assert (data / "train" / "manifest.jsonl").read_text() == '{"shard": "shard_000.ogg"}\n'
+    assert (data / "tokenizer" / "tokenizer.model").exists()
+    shutil.rmtree(root / ".d1")  # a later call: the first carry's folder may be gone, /tmp/data stays
+    out = subprocess.run(["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "shards: 2", out.stderr

@@ -44,7 +44,9 @@ HPARAMS: dict[str, Any] = {
     "subsampling_conv_channels": 160, "pred_hidden": 256, "joint_hidden": 256,
     "att_context_size": ATT_CONTEXT, "ctc_loss_weight": 0.3,
     "peak_lr": 2.0e-3, "min_lr": 2.0e-5, "warmup_steps": 600, "weight_decay": 1.0e-3, "betas": [0.9, 0.98],
-    "batch_seconds": 900.0, "max_utterance_seconds": 12.0, "grad_clip": 1.0,
+    "batch_seconds": 600.0, "max_utterance_seconds": 12.0, "grad_clip": 1.0,
+    # no augmentation (waveform or SpecAugment) before this step: see "Why the first steps are clean"
+    "clean_steps": 1000,
     "spec_augment": {"freq_masks": 2, "freq_width": 20, "time_masks": 6, "time_width": 0.05},
     "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-18.0, 6.0], "noise_p": 0.5,
                 "snr_db": [8.0, 40.0], "echo_p": 0.25, "rt60_s": [0.15, 0.7], "babble_p": 0.1},
@@ -52,6 +54,11 @@ HPARAMS: dict[str, Any] = {
     # every utterance on its own and inside a stream of 2-4 consecutive ones (see streams.py)
     "streams": {"max_utterances": 4, "pause_s": [0.15, 0.8], "max_seconds": 20.0},
 }
+
+# Why the first steps are clean: on the H100 (2026-11-27, same seed, BPE 1024, 600 s batches) the recipe
+# with augmentation from step 0 was still on CTC's blank plateau after 2,363 steps (dev CTC WER 91 %,
+# RNNT silent), while the same run without augmentation left it at ~450 steps (CTC loss 150 -> 40 by
+# step 700). Augmentation is for robustness once the encoder hears the sounds, not before.
 
 # ``--char-ctc`` (char_ctc.py): a training-only character CTC head (3 slots per 80 ms frame) and log-mel
 # inputs normalised inside the first convolution. Characters alone free the encoder within ~300 steps;
@@ -67,7 +74,7 @@ CHAR_CTC: dict[str, Any] = {"char_ctc": {"upsample": 3, "weight": 0.3}, "input_n
 # per clip, and streams of up to four made a step 40 % slower.
 CPU_OVERRIDES: dict[str, Any] = {
     "d_model": 128, "n_layers": 8, "subsampling_conv_channels": 128, "pred_hidden": 160, "joint_hidden": 160,
-    "peak_lr": 2.0e-3, "warmup_steps": 300, "batch_seconds": 40.0,
+    "peak_lr": 2.0e-3, "warmup_steps": 300, "batch_seconds": 40.0, "clean_steps": 4000,
     "spec_augment": {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05},
     "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-10.0, 6.0], "noise_p": 0.3,
                 "snr_db": [20.0, 40.0], "echo_p": 0.1, "rt60_s": [0.15, 0.4], "babble_p": 0.0},
@@ -221,12 +228,14 @@ class TrainSet:
     """Items are lists of utterance indices: one utterance, or a stream of consecutive ones with pauses.
 
     Each item is (audio, BPE ids, character ids); a stream's characters have a space between utterances.
+    Items of steps before ``clean_steps`` are not augmented.
     """
 
     def __init__(self, clips: list[np.ndarray], tokens: list[list[int]], chars: list[list[int]],
-                 items: list[list[int]], aug: Augmenter | None, seed: int, pause_s: tuple[float, float]) -> None:
+                 items: list[list[int]], aug: Augmenter | None, seed: int, pause_s: tuple[float, float],
+                 clean_steps: int = 0) -> None:
         self.clips, self.tokens, self.chars, self.items, self.aug, self.seed = clips, tokens, chars, items, aug, seed
-        self.pause_s = pause_s
+        self.pause_s, self.clean_steps = pause_s, clean_steps
 
     def __len__(self) -> int:
         return len(self.items)
@@ -236,7 +245,7 @@ class TrainSet:
         rng = np.random.default_rng([self.seed, step, index])
         members = self.items[index]
         x = join_stream([self.clips[i] for i in members], rng, self.pause_s, SR)
-        if self.aug is not None:
+        if self.aug is not None and step >= self.clean_steps:
             x = self.aug(x, rng)
         space = char_ids(" ")
         chars = [c for k, i in enumerate(members) for c in (space if k else []) + self.chars[i]]
@@ -402,6 +411,13 @@ def dev_wer(model: Any, clips: list[np.ndarray], texts: list[str], device: Any) 
     return errors["rnnt"] / max(1, words), errors["ctc"] / max(1, words)
 
 
+def plain_weights(model: Any, h: dict[str, Any]) -> dict[str, Any]:
+    """A plain NeMo model's weights (what ``export`` loads): the input normalisation folded into the
+    first convolution, the character head left out."""
+    norm = h.get("input_norm")
+    return folded_state_dict(model, norm["mean"], norm["std"]) if norm else model.state_dict()
+
+
 # ------------------------------------------------------------------------------------------------
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -420,6 +436,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=max(1, min(12, (os.cpu_count() or 2) - 2)))
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--batch-seconds", type=float, default=None)
+    ap.add_argument("--weights-only", action="store_true",
+                    help="only write weights.pt from checkpoint.pt (a run stopped before its end) and exit")
     ap.add_argument("--char-ctc", action="store_true",
                     help="a new run also trains a character CTC head on normalised inputs (see char_ctc.py)")
     ap.add_argument("--profile", default="auto", choices=["auto", *PROFILES],
@@ -447,6 +465,15 @@ def main() -> int:
     if ck is not None:
         h = ck["hparams"]  # the run's own architecture and schedule, whatever --profile says now
         h.setdefault("profile", "gpu")  # runs from before profiles used the GPU hyper-parameters
+
+    if args.weights_only:
+        if ck is None:
+            raise SystemExit(f"--weights-only: no checkpoint at {ckpt_path}")
+        model = build_model(args.data / "tokenizer", h)
+        model.load_state_dict(ck["model"])
+        torch.save(plain_weights(model, h), args.out / "weights.pt")
+        log(f"wrote {args.out / 'weights.pt'} from the checkpoint of step {ck['step']}")
+        return 0
 
     clips, texts = load_data(args.data, args.workers)
     model = build_model(args.data / "tokenizer", h).to(device)
@@ -498,9 +525,8 @@ def main() -> int:
                  "elapsed_s": elapsed_before + time.time() - t_train, "history": history, "hparams": h}
         torch.save(state, args.out / "checkpoint.tmp")
         os.replace(args.out / "checkpoint.tmp", ckpt_path)
-        if final:  # a plain NeMo model's weights: the normalisation folded, the character head left out
-            weights = folded_state_dict(model, norm["mean"], norm["std"]) if norm else model.state_dict()
-            torch.save(weights, args.out / "weights.pt")
+        if final:
+            torch.save(plain_weights(model, h), args.out / "weights.pt")
         info = {"hparams": h, "params": n_params, "steps": step, "max_steps": args.max_steps,
                 "train_wall_s": round(state["elapsed_s"], 1), "device": str(device),
                 "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None, "amp_bf16": use_amp,
@@ -518,7 +544,10 @@ def main() -> int:
     items += group_streams(clip_lengths, random.Random(args.seed), int(sc["max_seconds"] * SR),
                            sc["max_utterances"], pause_max)
     train_chars = [char_ids(texts[i]) for i in train_idx]
-    dataset = TrainSet(train_clips, train_tokens, train_chars, items, aug, args.seed, tuple(sc["pause_s"]))
+    h.setdefault("clean_steps", 0)  # runs from before the clean start were augmented from step 0
+    dataset = TrainSet(train_clips, train_tokens, train_chars, items, aug, args.seed, tuple(sc["pause_s"]),
+                       h["clean_steps"])
+    spec_augment = model.spec_augmentation
     lengths = [stream_length(clip_lengths, item, pause_max) for item in items]
     log(f"{len(items)} training items: {len(train_clips)} single utterances, {len(items) - len(train_clips)} "
         f"streams of 2-{sc['max_utterances']}")
@@ -534,6 +563,7 @@ def main() -> int:
     for audio, audio_len, targets, target_len, chars in loader:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, h, args.max_steps)
+        model.spec_augmentation = spec_augment if step >= h["clean_steps"] else None
         loss, rnnt, ctc, char = hybrid_loss(model, audio.to(device, non_blocking=True), audio_len.to(device),
                                             targets.to(device), target_len.to(device), use_amp,
                                             char_head, chars, char_cfg)

@@ -1,0 +1,110 @@
+#!/usr/bin/env python
+"""Prepare a training run on a borrowed GPU machine that has PyTorch but no network.
+
+What travels to such a machine is the repository plus a few ignored folders, at most ``--budget``
+bytes per call together with the tracked files (64 MiB on the project's machine). NeMo's wheels and
+the 113 MB of Opus shards do not fit one call, so this splits them over several carries:
+
+* ``.whl/``: the wheels of ``wheels.txt`` (cp312, manylinux), downloaded here;
+* ``.d1/``: the tokenizer, the gzipped manifest and as many shards as fit beside the wheels;
+* ``.d2/``, ``.d3/``, ...: the remaining shards, as many as fit per call.
+
+The machine's ``setup.sh`` installs the wheels and gathers every carried shard into ``/tmp/data``;
+``train.py`` trains on whichever shards arrived. ``pack.py`` sends the checkpoint back in parts,
+``unpack.py`` joins them here. tools/demo_model/README.md, *Training on a borrowed GPU*, has the calls.
+
+    python tools/demo_model/remote/prepare.py [--data work-tmp/demo-model/data] [--carries 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64",
+             "manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux1_x86_64"]
+
+
+def plan_carries(sizes: dict[str, int], first_room: int, room: int, carries: int) -> list[list[str]]:
+    """Shards in name order, packed greedily into ``carries`` calls: the first has ``first_room`` bytes
+    (the wheels and the tokenizer travel with it), the others ``room``. Shards that fit no call are left
+    out (``train.py`` trains on the shards that arrive)."""
+    plan: list[list[str]] = [[] for _ in range(carries)]
+    free = [first_room] + [room] * (carries - 1)
+    k = 0
+    for name in sorted(sizes):
+        while k < carries and sizes[name] > free[k]:
+            k += 1
+        if k == carries:
+            break
+        plan[k].append(name)
+        free[k] -= sizes[name]
+    return plan
+
+
+def tracked_bytes() -> int:
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    return sum((ROOT / f).stat().st_size for f in files.decode().split("\0") if f and (ROOT / f).is_file())
+
+
+def download_wheels(dest: Path) -> None:
+    dest.mkdir(exist_ok=True)
+    pins = [ln.strip() for ln in (HERE / "wheels.txt").read_text().splitlines() if ln.strip() and ln[0] != "#"]
+    pip = [sys.executable, "-m", "pip"]
+    for pin in pins:
+        if pin.startswith("antlr4-python3-runtime"):  # sdist only: a pure-Python wheel built here
+            subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(dest), pin], check=True)
+            continue
+        plat = [a for p in PLATFORMS for a in ("--platform", p)]
+        subprocess.run([*pip, "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
+                        "--implementation", "cp", *plat, "-d", str(dest), pin], check=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT / "work-tmp" / "demo-model" / "data")
+    ap.add_argument("--budget", type=int, default=64 * 2**20, help="bytes one call may carry, tracked files included")
+    ap.add_argument("--carries", type=int, default=3)
+    args = ap.parse_args()
+
+    exclude = ROOT / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(exist_ok=True)
+    names = ["/.whl/", *(f"/.d{k + 1}/" for k in range(args.carries))]
+    have = exclude.read_text().split() if exclude.exists() else []
+    with exclude.open("a") as f:
+        f.writelines(n + "\n" for n in names if n not in have)
+    download_wheels(ROOT / ".whl")
+    for k in range(args.carries):
+        shutil.rmtree(ROOT / f".d{k + 1}", ignore_errors=True)
+        (ROOT / f".d{k + 1}").mkdir()
+    d1 = ROOT / ".d1"
+    shutil.copytree(args.data / "tokenizer", d1 / "tokenizer")
+    with (args.data / "train" / "manifest.jsonl").open("rb") as src, gzip.open(d1 / "manifest.jsonl.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+    def size(p: Path) -> int:
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+
+    room = args.budget - tracked_bytes() - 2**20  # a MiB for the scripts and untracked files
+    first_room = room - size(ROOT / ".whl") - size(d1)
+    sizes = {p.name: p.stat().st_size for p in (args.data / "train").glob("*.ogg")}
+    plan = plan_carries(sizes, first_room, room, args.carries)
+    for k, shards in enumerate(plan):
+        for name in shards:
+            os.link(args.data / "train" / name, ROOT / f".d{k + 1}" / name)
+    left = len(sizes) - sum(len(p) for p in plan)
+    later = [f".d{k + 1}" for k in range(1, args.carries)]
+    print(f"wheels {size(ROOT / '.whl') / 1e6:.1f} MB; shards per carry {[len(p) for p in plan]}, "
+          f"{left} of {len(sizes)} left out; carry ['.whl', '.d1'], then {later}, one per call")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
