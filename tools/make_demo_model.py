@@ -73,21 +73,21 @@ def step_testset(workers: int) -> None:
     print(json.dumps({**summary, "wall_s": round(time.time() - t, 1)}))
 
 
-def step_train(extra: list[str]) -> None:
-    cmd = [sys.executable, str(ROOT / "tools" / "demo_model" / "train.py"), "--data", str(DATA), "--out", str(RUN),
+def step_train(run: Path, extra: list[str]) -> None:
+    cmd = [sys.executable, str(ROOT / "tools" / "demo_model" / "train.py"), "--data", str(DATA), "--out", str(run),
            *extra]
     subprocess.run(cmd, check=True)
 
 
-def step_export() -> None:
+def step_export(run: Path) -> None:
     import torch
     from demo_model.train import build_model
 
     from captioner.export.nemo_export import export_model
 
-    info = json.loads((RUN / "train.json").read_text(encoding="utf-8"))
+    info = json.loads((run / "train.json").read_text(encoding="utf-8"))
     model = build_model(DATA / "tokenizer", info["hparams"])
-    model.load_state_dict(torch.load(RUN / "weights.pt", map_location="cpu", weights_only=True))
+    model.load_state_dict(torch.load(run / "weights.pt", map_location="cpu", weights_only=True))
     model.eval()
     model.save_to(str(WORK / "captioner-demo-en.nemo"))
     if MODEL_DIR.exists():
@@ -111,6 +111,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("step", choices=["all", "data", "tokenizer", "testset", "train", "export", "bench"])
     ap.add_argument("--workers", type=int, default=2, help="synthesis processes")
+    ap.add_argument("--run", type=Path, default=RUN, help="the training run's folder (train, export)")
     args, extra = ap.parse_known_args()
     if args.step in ("all", "data"):
         step_data(args.workers)
@@ -119,9 +120,9 @@ def main() -> int:
     if args.step == "testset":
         step_testset(args.workers)
     if args.step in ("all", "train"):
-        step_train(extra)
+        step_train(args.run, extra)
     if args.step in ("all", "export"):
-        step_export()
+        step_export(args.run)
     if args.step in ("all", "bench"):
         subprocess.run([sys.executable, str(ROOT / "benchmarks" / "demo_model_wer.py"), "--test", str(DATA / "test")],
                        check=True)
