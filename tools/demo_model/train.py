@@ -45,8 +45,9 @@ HPARAMS: dict[str, Any] = {
     "att_context_size": ATT_CONTEXT, "ctc_loss_weight": 0.3,
     "peak_lr": 2.0e-3, "min_lr": 2.0e-5, "warmup_steps": 600, "weight_decay": 1.0e-3, "betas": [0.9, 0.98],
     "batch_seconds": 600.0, "max_utterance_seconds": 12.0, "grad_clip": 1.0,
-    # no augmentation (waveform or SpecAugment) before this step: see "Why the first steps are clean"
-    "clean_steps": 1000,
+    # no augmentation (waveform or SpecAugment) until the dev CTC WER first falls below this (the encoder
+    # has left CTC's blank plateau): see "Why the first steps are clean"
+    "augment_below_dev_ctc_wer": 0.6,
     "spec_augment": {"freq_masks": 2, "freq_width": 20, "time_masks": 6, "time_width": 0.05},
     "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-18.0, 6.0], "noise_p": 0.5,
                 "snr_db": [8.0, 40.0], "echo_p": 0.25, "rt60_s": [0.15, 0.7], "babble_p": 0.1},
@@ -58,7 +59,9 @@ HPARAMS: dict[str, Any] = {
 # Why the first steps are clean: on the H100 (2026-11-27, same seed, BPE 1024, 600 s batches) the recipe
 # with augmentation from step 0 was still on CTC's blank plateau after 2,363 steps (dev CTC WER 91 %,
 # RNNT silent), while the same run without augmentation left it at ~450 steps (CTC loss 150 -> 40 by
-# step 700). Augmentation is for robustness once the encoder hears the sounds, not before.
+# step 700). Augmentation is for robustness once the encoder hears the sounds, not before. When that
+# happens depends on the batch size and the device (it had not happened by step 1,000 of a CPU run's
+# 40 s batches), so the switch is made by the dev CTC WER, not by a step count.
 
 # ``--char-ctc`` (char_ctc.py): a training-only character CTC head (3 slots per 80 ms frame) and log-mel
 # inputs normalised inside the first convolution. Characters alone free the encoder within ~300 steps;
@@ -74,7 +77,7 @@ CHAR_CTC: dict[str, Any] = {"char_ctc": {"upsample": 3, "weight": 0.3}, "input_n
 # per clip, and streams of up to four made a step 40 % slower.
 CPU_OVERRIDES: dict[str, Any] = {
     "d_model": 128, "n_layers": 8, "subsampling_conv_channels": 128, "pred_hidden": 160, "joint_hidden": 160,
-    "peak_lr": 2.0e-3, "warmup_steps": 300, "batch_seconds": 40.0, "clean_steps": 4000,
+    "peak_lr": 2.0e-3, "warmup_steps": 300, "batch_seconds": 40.0,
     "spec_augment": {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05},
     "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-10.0, 6.0], "noise_p": 0.3,
                 "snr_db": [20.0, 40.0], "echo_p": 0.1, "rt60_s": [0.15, 0.4], "babble_p": 0.0},
@@ -544,9 +547,9 @@ def main() -> int:
     items += group_streams(clip_lengths, random.Random(args.seed), int(sc["max_seconds"] * SR),
                            sc["max_utterances"], pause_max)
     train_chars = [char_ids(texts[i]) for i in train_idx]
-    h.setdefault("clean_steps", 0)  # runs from before the clean start were augmented from step 0
-    dataset = TrainSet(train_clips, train_tokens, train_chars, items, aug, args.seed, tuple(sc["pause_s"]),
-                       h["clean_steps"])
+    if "augment_from_step" not in h:  # None: still clean; runs from before the clean start: augmented throughout
+        h["augment_from_step"] = None if "augment_below_dev_ctc_wer" in h else 0
+    dataset = TrainSet(train_clips, train_tokens, train_chars, items, aug, args.seed, tuple(sc["pause_s"]))
     spec_augment = model.spec_augmentation
     lengths = [stream_length(clip_lengths, item, pause_max) for item in items]
     log(f"{len(items)} training items: {len(train_clips)} single utterances, {len(items) - len(train_clips)} "
@@ -558,47 +561,55 @@ def main() -> int:
     model.train()
     t_train = t_30 = time.time()
     run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
-    sampler = EpochBatches(lengths, int(h["batch_seconds"] * SR), args.seed, step)
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, **loader_kw)
-    for audio, audio_len, targets, target_len, chars in loader:
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, h, args.max_steps)
-        model.spec_augmentation = spec_augment if step >= h["clean_steps"] else None
-        loss, rnnt, ctc, char = hybrid_loss(model, audio.to(device, non_blocking=True), audio_len.to(device),
-                                            targets.to(device), target_len.to(device), use_amp,
-                                            char_head, chars, char_cfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), h["grad_clip"])
-        opt.step()
-        step += 1
-        if step == 30:
-            t_30 = time.time()
-        if step == 130 and args.fit_minutes and "fitted_max_steps" not in h:
-            # steady-state speed (after loader start-up and kernel compilation), 5% kept for dev evaluation
-            per_step = (time.time() - t_30) / 100
-            left_s = args.fit_minutes * 60 - (elapsed_before + time.time() - t_train)
-            args.max_steps = step + int(0.95 * left_s / per_step)
-            h["fitted_max_steps"] = {"seconds_per_step": round(per_step, 4), "max_steps": args.max_steps}
-            log(f"{per_step:.3f} s/step: max_steps set to {args.max_steps} to fit {args.fit_minutes} min")
-        run_loss, run_rnnt, run_ctc, run_n = run_loss + float(loss), run_rnnt + rnnt, run_ctc + ctc, run_n + 1
-        run_char += char
-        minutes = (elapsed_before + time.time() - t_train) / 60
-        if step % 50 == 0:
-            log(f"step {step} epoch {sampler.epoch} loss {run_loss / run_n:.3f} (rnnt {run_rnnt / run_n:.3f} "
-                f"ctc {run_ctc / run_n:.3f} char {run_char / run_n:.3f}) lr {opt.param_groups[0]['lr']:.2e} "
-                f"{minutes:.1f} min")
-            history.append({"step": step, "loss": round(run_loss / run_n, 4), "minutes": round(minutes, 2)})
-            run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
-        if step % args.eval_every == 0 or step == args.max_steps:
-            w_rnnt, w_ctc = dev_wer(model, dev_clips, dev_texts, device)
-            history.append({"step": step, "dev_rnnt_wer": round(w_rnnt, 4), "dev_ctc_wer": round(w_ctc, 4)})
-            log(f"step {step} dev WER RNNT {100 * w_rnnt:.2f}% CTC {100 * w_ctc:.2f}%")
-        done = step >= args.max_steps or (args.max_minutes and minutes >= args.max_minutes)
-        if step % args.checkpoint_every == 0 or done:
-            save(final=bool(done))
-        if done:
-            break
+    done = False
+    while not done:  # one loader per phase: clean, then augmented
+        dataset.clean_steps = h["augment_from_step"] if h["augment_from_step"] is not None else sys.maxsize
+        model.spec_augmentation = spec_augment if h["augment_from_step"] is not None else None
+        sampler = EpochBatches(lengths, int(h["batch_seconds"] * SR), args.seed, step)
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, **loader_kw)
+        restart = False
+        for audio, audio_len, targets, target_len, chars in loader:
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, h, args.max_steps)
+            loss, rnnt, ctc, char = hybrid_loss(model, audio.to(device, non_blocking=True), audio_len.to(device),
+                                                targets.to(device), target_len.to(device), use_amp,
+                                                char_head, chars, char_cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), h["grad_clip"])
+            opt.step()
+            step += 1
+            if step == 30:
+                t_30 = time.time()
+            if step == 130 and args.fit_minutes and "fitted_max_steps" not in h:
+                # steady-state speed (after loader start-up and kernel compilation), 5% kept for dev evaluation
+                per_step = (time.time() - t_30) / 100
+                left_s = args.fit_minutes * 60 - (elapsed_before + time.time() - t_train)
+                args.max_steps = step + int(0.95 * left_s / per_step)
+                h["fitted_max_steps"] = {"seconds_per_step": round(per_step, 4), "max_steps": args.max_steps}
+                log(f"{per_step:.3f} s/step: max_steps set to {args.max_steps} to fit {args.fit_minutes} min")
+            run_loss, run_rnnt, run_ctc, run_n = run_loss + float(loss), run_rnnt + rnnt, run_ctc + ctc, run_n + 1
+            run_char += char
+            minutes = (elapsed_before + time.time() - t_train) / 60
+            if step % 50 == 0:
+                log(f"step {step} epoch {sampler.epoch} loss {run_loss / run_n:.3f} (rnnt {run_rnnt / run_n:.3f} "
+                    f"ctc {run_ctc / run_n:.3f} char {run_char / run_n:.3f}) lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{minutes:.1f} min")
+                history.append({"step": step, "loss": round(run_loss / run_n, 4), "minutes": round(minutes, 2)})
+                run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
+            if step % args.eval_every == 0 or step == args.max_steps:
+                w_rnnt, w_ctc = dev_wer(model, dev_clips, dev_texts, device)
+                history.append({"step": step, "dev_rnnt_wer": round(w_rnnt, 4), "dev_ctc_wer": round(w_ctc, 4)})
+                log(f"step {step} dev WER RNNT {100 * w_rnnt:.2f}% CTC {100 * w_ctc:.2f}%")
+                if h["augment_from_step"] is None and w_ctc < h["augment_below_dev_ctc_wer"]:
+                    h["augment_from_step"] = step  # saved with the checkpoint: a resumed run keeps augmenting
+                    log(f"dev CTC WER below {100 * h['augment_below_dev_ctc_wer']:.0f}%: augmenting from step {step}")
+                    restart = True  # the loader's workers hold the dataset as it was
+            done = step >= args.max_steps or bool(args.max_minutes and minutes >= args.max_minutes)
+            if step % args.checkpoint_every == 0 or done:
+                save(final=bool(done))
+            if done or restart:
+                break
     log(f"finished at step {step} in {(time.time() - t_start) / 60:.1f} min (this run)")
     return 0
 
