@@ -290,7 +290,7 @@ def batches(lengths: list[int], batch_samples: int, epoch_seed: int, start_step:
 class EpochBatches:
     """Endless batch sampler: epoch after epoch of :func:`batches`, starting at ``start_step``.
 
-    One sampler for the whole run keeps the loader's workers alive across epochs; each index is
+    One sampler per training phase (clean, augmented) keeps the loader's workers alive across epochs; each index is
     paired with its global step so that augmentation is reproducible after a resume.
     """
 
@@ -361,6 +361,19 @@ def checked_rnnt_loss(model: Any, device: Any) -> str:
     model.loss = TorchRnnt()
     model.loss(log_probs=logits, targets=targets, input_lengths=lengths, target_lengths=tlen)
     return "torch-rnnt_loss"
+
+
+def initial_augment_from_step(h: dict[str, Any]) -> int | None:
+    """The step augmentation started at: kept by a resumed run; None (not yet) for a new run; 0 for runs
+    from before the clean start, which were augmented throughout."""
+    if "augment_from_step" in h:
+        return h["augment_from_step"]
+    return None if "augment_below_dev_ctc_wer" in h else 0
+
+
+def starts_augmenting(h: dict[str, Any], dev_ctc_wer: float) -> bool:
+    """Whether this dev evaluation ends the clean phase: the encoder has left CTC's blank plateau."""
+    return h["augment_from_step"] is None and dev_ctc_wer < h["augment_below_dev_ctc_wer"]
 
 
 def lr_at(step: int, h: dict[str, Any], max_steps: int) -> float:
@@ -439,6 +452,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=max(1, min(12, (os.cpu_count() or 2) - 2)))
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--batch-seconds", type=float, default=None)
+    ap.add_argument("--augment-below-dev-ctc-wer", type=float, default=None,
+                    help="a new run starts augmenting at the first dev CTC WER below this (default: the profile's)")
     ap.add_argument("--weights-only", action="store_true",
                     help="only write weights.pt from checkpoint.pt (a run stopped before its end) and exit")
     ap.add_argument("--char-ctc", action="store_true",
@@ -458,13 +473,16 @@ def main() -> int:
         h["batch_seconds"] = args.batch_seconds
     if args.char_ctc:
         h.update(CHAR_CTC)
+    if args.augment_below_dev_ctc_wer is not None:
+        h["augment_below_dev_ctc_wer"] = args.augment_below_dev_ctc_wer
     use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
     ckpt_path = args.out / "checkpoint.pt"
-    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if args.resume and ckpt_path.exists() else None
+    wanted = (args.resume or args.weights_only) and ckpt_path.exists()
+    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if wanted else None
     if ck is not None:
         h = ck["hparams"]  # the run's own architecture and schedule, whatever --profile says now
         h.setdefault("profile", "gpu")  # runs from before profiles used the GPU hyper-parameters
@@ -510,7 +528,10 @@ def main() -> int:
         model.load_state_dict(ck["model"])
         if char_head is not None:
             char_head.load_state_dict(ck["char_head"])
-        opt.load_state_dict(ck["optimizer"])
+        if ck.get("optimizer"):
+            opt.load_state_dict(ck["optimizer"])
+        else:  # left out to fit a transfer (remote/pack.py)
+            log("the checkpoint has no optimizer state: a fresh AdamW continues")
         step, elapsed_before, history = ck["step"], ck["elapsed_s"], ck["history"]
         args.max_steps = h.get("fitted_max_steps", {}).get("max_steps", args.max_steps)
         if "extend" in h:
@@ -547,8 +568,7 @@ def main() -> int:
     items += group_streams(clip_lengths, random.Random(args.seed), int(sc["max_seconds"] * SR),
                            sc["max_utterances"], pause_max)
     train_chars = [char_ids(texts[i]) for i in train_idx]
-    if "augment_from_step" not in h:  # None: still clean; runs from before the clean start: augmented throughout
-        h["augment_from_step"] = None if "augment_below_dev_ctc_wer" in h else 0
+    h["augment_from_step"] = initial_augment_from_step(h)
     dataset = TrainSet(train_clips, train_tokens, train_chars, items, aug, args.seed, tuple(sc["pause_s"]))
     spec_augment = model.spec_augmentation
     lengths = [stream_length(clip_lengths, item, pause_max) for item in items]
@@ -601,7 +621,7 @@ def main() -> int:
                 w_rnnt, w_ctc = dev_wer(model, dev_clips, dev_texts, device)
                 history.append({"step": step, "dev_rnnt_wer": round(w_rnnt, 4), "dev_ctc_wer": round(w_ctc, 4)})
                 log(f"step {step} dev WER RNNT {100 * w_rnnt:.2f}% CTC {100 * w_ctc:.2f}%")
-                if h["augment_from_step"] is None and w_ctc < h["augment_below_dev_ctc_wer"]:
+                if starts_augmenting(h, w_ctc):
                     h["augment_from_step"] = step  # saved with the checkpoint: a resumed run keeps augmenting
                     log(f"dev CTC WER below {100 * h['augment_below_dev_ctc_wer']:.0f}%: augmenting from step {step}")
                     restart = True  # the loader's workers hold the dataset as it was
@@ -610,6 +630,9 @@ def main() -> int:
                 save(final=bool(done))
             if done or restart:
                 break
+    if h["augment_from_step"] is None:
+        log(f"never augmented: the dev CTC WER never fell below {100 * h['augment_below_dev_ctc_wer']:.0f}% "
+            "(still on the plateau, or evaluated too rarely: --eval-every)")
     log(f"finished at step {step} in {(time.time() - t_start) / 60:.1f} min (this run)")
     return 0
 

@@ -11,7 +11,7 @@ the 113 MB of Opus shards do not fit one call, so this splits them over several 
 
 The machine's ``setup.sh`` installs the wheels and gathers every carried shard into ``/tmp/data``;
 ``train.py`` trains on whichever shards arrived. ``pack.py`` sends the checkpoint back in parts,
-``unpack.py`` joins them here. tools/demo_model/README.md, *Training on a borrowed GPU*, has the calls.
+``unpack.py`` joins them here. tools/demo_model/README.md, *Training on a borrowed GPU machine*, has the calls.
 
     python tools/demo_model/remote/prepare.py [--data work-tmp/demo-model/data] [--carries 3]
 """
@@ -33,19 +33,16 @@ PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x
 
 
 def plan_carries(sizes: dict[str, int], first_room: int, room: int, carries: int) -> list[list[str]]:
-    """Shards in name order, packed greedily into ``carries`` calls: the first has ``first_room`` bytes
-    (the wheels and the tokenizer travel with it), the others ``room``. Shards that fit no call are left
-    out (``train.py`` trains on the shards that arrive)."""
+    """Shards in name order, each into the first call with room for it: the first call has
+    ``first_room`` bytes (the wheels and the tokenizer travel with it), the others ``room``. Shards that
+    fit no call are left out (``train.py`` trains on the shards that arrive)."""
     plan: list[list[str]] = [[] for _ in range(carries)]
     free = [first_room] + [room] * (carries - 1)
-    k = 0
     for name in sorted(sizes):
-        while k < carries and sizes[name] > free[k]:
-            k += 1
-        if k == carries:
-            break
-        plan[k].append(name)
-        free[k] -= sizes[name]
+        k = next((k for k in range(carries) if sizes[name] <= free[k]), None)
+        if k is not None:
+            plan[k].append(name)
+            free[k] -= sizes[name]
     return plan
 
 
@@ -55,7 +52,8 @@ def tracked_bytes() -> int:
 
 
 def download_wheels(dest: Path) -> None:
-    dest.mkdir(exist_ok=True)
+    shutil.rmtree(dest, ignore_errors=True)  # two versions of one package would both be installed there
+    dest.mkdir()
     pins = [ln.strip() for ln in (HERE / "wheels.txt").read_text().splitlines() if ln.strip() and ln[0] != "#"]
     pip = [sys.executable, "-m", "pip"]
     for pin in pins:
@@ -98,7 +96,10 @@ def main() -> int:
     plan = plan_carries(sizes, first_room, room, args.carries)
     for k, shards in enumerate(plan):
         for name in shards:
-            os.link(args.data / "train" / name, ROOT / f".d{k + 1}" / name)
+            try:
+                os.link(args.data / "train" / name, ROOT / f".d{k + 1}" / name)
+            except OSError:  # another file system
+                shutil.copy2(args.data / "train" / name, ROOT / f".d{k + 1}" / name)
     left = len(sizes) - sum(len(p) for p in plan)
     later = [f".d{k + 1}" for k in range(1, args.carries)]
     print(f"wheels {size(ROOT / '.whl') / 1e6:.1f} MB; shards per carry {[len(p) for p in plan]}, "
