@@ -7,6 +7,7 @@ training utterance sits exactly where the manifest says in its Opus shard.
 
 from __future__ import annotations
 
+import io
 import shutil
 import sys
 from dataclasses import asdict
@@ -143,6 +144,19 @@ def test_extended_training_runs_a_second_cosine_after_the_first() -> None:
     assert lr_at(first + 199, h, first + 2000) == pytest.approx(h["peak_lr"] / 4)
     assert lr_at(first + 1999, h, first + 2000) == pytest.approx(h["min_lr"], rel=1e-2)
     assert lr_at(100, h, first) == lr_at(100, dict(HPARAMS), first), "steps before the extension are unchanged"
+
+
+def test_a_fitted_schedule_ends_when_the_time_runs_out() -> None:
+    from demo_model.train import HPARAMS, fit_max_steps
+
+    h = dict(HPARAMS)
+    assert fit_max_steps(h, 130, 0, 0.5, 1000.0) == 130 + 1900, "a new run: 95 % of what is left"
+    h["extend"] = {"from_step": 4000, "steps": 99999, "peak_lr": 5e-4, "warmup_steps": 200}
+    assert fit_max_steps(h, 4130, 4000, 0.5, 1000.0) == 4130 + 1900
+    assert h["extend"]["steps"] == 130 + 1900, "the extension this process started is fitted"
+    h["extend"] = {"from_step": 3000, "steps": 500, "peak_lr": 5e-4, "warmup_steps": 50}
+    fit_max_steps(h, 4130, 4000, 0.5, 1000.0)
+    assert h["extend"]["steps"] == 500, "an extension from an earlier process keeps its length"
 
 
 def _naive_rnnt_nll(lp, targets, t_len, u_len, blank):  # type: ignore[no-untyped-def]
@@ -303,6 +317,20 @@ def test_shards_are_split_over_the_carries_that_fit_them() -> None:
     assert plan_carries({"a.ogg": 3, "b.ogg": 50, "c.ogg": 3, "d.ogg": 6}, 7, 10, 2) == [["a.ogg", "c.ogg"], ["d.ogg"]]
 
 
+def test_a_checkpoint_to_continue_travels_before_any_shard() -> None:
+    from demo_model.remote.prepare import plan_carries
+
+    shards = {f"shard_{k:03d}.ogg": 3 for k in range(6)}
+    parts = {f"ckpt.part{k}": 6 for k in range(11)}
+    plan = plan_carries(shards, first_room=7, room=10, carries=12, required=parts)
+    assert plan[0] == ["ckpt.part0"], "no room left beside the part for a shard"
+    assert plan[1:7] == [[f"ckpt.part{k + 1}", f"shard_{k:03d}.ogg"] for k in range(6)]
+    assert plan[10] == ["ckpt.part10"], "parts in numeric order, part10 after part9"
+    assert plan[11] == []
+    with pytest.raises(ValueError, match=r"ckpt\.part0 \(11 bytes\)"):
+        plan_carries(shards, 7, 10, 2, {"ckpt.part0": 11})
+
+
 def test_a_packed_checkpoint_comes_back_as_it_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The GPU machine returns at most 16 MiB per file: the checkpoint travels in parts, Adam's moments
     as bf16. Needs torch (not installed in CI)."""
@@ -331,6 +359,18 @@ def test_a_packed_checkpoint_comes_back_as_it_left(tmp_path: Path, monkeypatch: 
     assert moments.dtype == torch.float32
     torch.testing.assert_close(moments, opt.state_dict()["state"][0]["exp_avg_sq"], rtol=1e-2, atol=0)
     opt.load_state_dict(ck["optimizer"])  # a resumed run loads them
+
+    # carried *to* the GPU machine (prepare.py --resume), the packed bytes are joined without unpack.py:
+    # AdamW casts the bf16 moments back to the parameters' dtype
+    sent = torch.load(io.BytesIO(pack.compact(torch.load(run / "checkpoint.pt", weights_only=False))),
+                      weights_only=False)
+    assert sent["optimizer"]["state"][0]["exp_avg"].dtype == torch.bfloat16
+    twin = torch.nn.Linear(2048, 2048)
+    twin.load_state_dict(model.state_dict())
+    fresh = torch.optim.AdamW(twin.parameters())
+    fresh.load_state_dict(sent["optimizer"])
+    assert fresh.state_dict()["state"][0]["exp_avg"].dtype == torch.float32
+    fresh.step()
 
     monkeypatch.setattr(pack, "MAX_BYTES", 2**20)  # too large even with bf16 moments: the optimizer stays behind
     for part in files.glob("ckpt.part*"):
@@ -367,3 +407,43 @@ def test_the_gpu_machine_gathers_every_carried_shard(tmp_path: Path) -> None:
     out = subprocess.run(["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "shards: 2", out.stderr
     assert (data / "train" / "shard_001.ogg").read_bytes() == b"b", "the cut-short copy is made again"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("sha256sum") is None, reason="setup.sh's tools")
+def test_the_gpu_machine_joins_a_checkpoint_once_all_its_parts_arrived(tmp_path: Path) -> None:
+    import hashlib
+    import subprocess
+
+    root, site, data, run = tmp_path / "repo", tmp_path / "site", tmp_path / "data", tmp_path / "run"
+    site.mkdir()
+    (site / ".installed").touch()
+    (data / "tokenizer").mkdir(parents=True)
+    (data / "train").mkdir()
+    (data / "train" / "manifest.jsonl").write_text("")
+    whole = bytes(range(256)) * 41
+    parts = [whole[k: k + 4000] for k in range(0, len(whole), 4000)]
+    listing = f"{len(parts)} {hashlib.sha256(whole).hexdigest()}\n"
+    script = ROOT / "tools" / "demo_model" / "remote" / "setup.sh"
+    env = {"PATH": "/usr/bin:/bin", "SITE": str(site), "DATA": str(data), "RUN": str(run)}
+
+    def call(carry: dict[str, bytes]) -> str:
+        shutil.rmtree(root, ignore_errors=True)  # each call brings its own carry
+        (root / ".d1").mkdir(parents=True)
+        for name, content in carry.items():
+            (root / ".d1" / name).write_bytes(content)
+        out = subprocess.run(["bash", str(script)], cwd=root, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    assert "checkpoint: 2 of 3 parts" in call({"ckpt.part0": parts[0], "ckpt.part2": parts[2],
+                                                "ckpt.list": listing.encode()})
+    assert not (run / "checkpoint.pt").exists()
+    out = call({"ckpt.part1": parts[1], "ckpt.list": listing.encode()})
+    assert f"checkpoint: {run / 'checkpoint.pt'}" in out
+    assert (run / "checkpoint.pt").read_bytes() == whole, "joined in numeric order"
+
+    (run / "checkpoint.pt").unlink()
+    (run / "parts" / "ckpt.part1").write_bytes(parts[1][:-1] + b"x")  # damaged on the way
+    out = subprocess.run(["bash", str(script)], cwd=root, env=env, capture_output=True, text=True)
+    assert out.returncode == 1 and "do not match ckpt.list" in out.stderr
+    assert not (run / "checkpoint.pt").exists() and not (run / "checkpoint.tmp").exists()

@@ -390,6 +390,17 @@ def lr_at(step: int, h: dict[str, Any], max_steps: int) -> float:
     return h["min_lr"] + 0.5 * (h["peak_lr"] - h["min_lr"]) * (1 + math.cos(math.pi * p))
 
 
+def fit_max_steps(h: dict[str, Any], step: int, start_step: int, per_step: float, left_s: float) -> int:
+    """The last step of a schedule fitted to the time left (``--fit-minutes``): a new run's cosine or,
+    when this process started an extension (``--extend-steps``), the extension's, whose length is set
+    here. 5 % of the time is kept for dev evaluations and the checkpoint."""
+    more = int(0.95 * left_s / per_step)
+    ext = h.get("extend")
+    if ext and ext["from_step"] == start_step:
+        ext["steps"] = step - start_step + more
+    return step + more
+
+
 def word_errors(ref: str, hyp: str) -> int:
     a, b = ref.split(), hyp.split()
     d = list(range(len(b) + 1))
@@ -440,14 +451,17 @@ def main() -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--max-steps", type=int, default=6000)
-    ap.add_argument("--max-minutes", type=float, default=0.0, help="stop (with a checkpoint) after this long")
+    ap.add_argument("--max-minutes", type=float, default=0.0,
+                    help="stop (with a checkpoint) after training this long in this process")
     ap.add_argument("--fit-minutes", type=float, default=0.0,
-                    help="after 100 steps, set --max-steps so that the whole schedule fits in this many minutes")
+                    help="after 100 steps, set --max-steps so that the schedule ends after training this many "
+                         "minutes in this process: a new run's, or the one --extend-steps starts")
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--extend-steps", type=int, default=0,
-                    help="with --resume: train this many steps more on a new cosine schedule (peak LR / 4)")
+                    help="with --resume: train this many steps more on a new cosine schedule (peak LR / 4); "
+                         "with --fit-minutes, as many as fit")
     ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     ap.add_argument("--workers", type=int, default=max(1, min(12, (os.cpu_count() or 2) - 2)))
     ap.add_argument("--seed", type=int, default=1234)
@@ -540,7 +554,7 @@ def main() -> int:
             h["extend"] = {"from_step": step, "steps": args.extend_steps, "peak_lr": h["peak_lr"] / 4,
                            "warmup_steps": min(200, args.extend_steps // 10)}
             args.max_steps = step + args.extend_steps
-            h.pop("fitted_max_steps", None)  # the new segment's length is given, not fitted
+            h.pop("fitted_max_steps", None)  # the new segment's length is given, or fitted (--fit-minutes)
         log(f"resumed at step {step} ({elapsed_before / 60:.1f} min trained before), max_steps {args.max_steps}")
 
     def save(final: bool) -> None:
@@ -580,6 +594,9 @@ def main() -> int:
         loader_kw.update(prefetch_factor=4, persistent_workers=False)
     model.train()
     t_train = t_30 = time.time()
+    start_step = step
+    # a schedule is fitted when it starts in this process: a new run's, or an extension's
+    fit = bool(args.fit_minutes) and "fitted_max_steps" not in h and (start_step == 0 or bool(args.extend_steps))
     run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
     done = False
     while not done:  # one loader per phase: clean, then augmented
@@ -599,18 +616,19 @@ def main() -> int:
             torch.nn.utils.clip_grad_norm_(model.parameters(), h["grad_clip"])
             opt.step()
             step += 1
-            if step == 30:
+            if step == start_step + 30:
                 t_30 = time.time()
-            if step == 130 and args.fit_minutes and "fitted_max_steps" not in h:
-                # steady-state speed (after loader start-up and kernel compilation), 5% kept for dev evaluation
+            if step == start_step + 130 and fit:
+                # steady-state speed (after loader start-up and kernel compilation)
                 per_step = (time.time() - t_30) / 100
-                left_s = args.fit_minutes * 60 - (elapsed_before + time.time() - t_train)
-                args.max_steps = step + int(0.95 * left_s / per_step)
+                args.max_steps = fit_max_steps(h, step, start_step, per_step,
+                                               args.fit_minutes * 60 - (time.time() - t_train))
                 h["fitted_max_steps"] = {"seconds_per_step": round(per_step, 4), "max_steps": args.max_steps}
                 log(f"{per_step:.3f} s/step: max_steps set to {args.max_steps} to fit {args.fit_minutes} min")
             run_loss, run_rnnt, run_ctc, run_n = run_loss + float(loss), run_rnnt + rnnt, run_ctc + ctc, run_n + 1
             run_char += char
             minutes = (elapsed_before + time.time() - t_train) / 60
+            process_minutes = (time.time() - t_train) / 60
             if step % 50 == 0:
                 log(f"step {step} epoch {sampler.epoch} loss {run_loss / run_n:.3f} (rnnt {run_rnnt / run_n:.3f} "
                     f"ctc {run_ctc / run_n:.3f} char {run_char / run_n:.3f}) lr {opt.param_groups[0]['lr']:.2e} "
@@ -625,7 +643,7 @@ def main() -> int:
                     h["augment_from_step"] = step  # saved with the checkpoint: a resumed run keeps augmenting
                     log(f"dev CTC WER below {100 * h['augment_below_dev_ctc_wer']:.0f}%: augmenting from step {step}")
                     restart = True  # the loader's workers hold the dataset as it was
-            done = step >= args.max_steps or bool(args.max_minutes and minutes >= args.max_minutes)
+            done = step >= args.max_steps or bool(args.max_minutes and process_minutes >= args.max_minutes)
             if step % args.checkpoint_every == 0 or done:
                 save(final=bool(done))
             if done or restart:
