@@ -159,6 +159,52 @@ def test_a_fitted_schedule_ends_when_the_time_runs_out() -> None:
     assert h["extend"]["steps"] == 500, "an extension from an earlier process keeps its length"
 
 
+def test_a_large_batch_is_computed_in_parts_that_hold_every_clip_once() -> None:
+    from demo_model.train import micro_batches
+
+    lengths = [5, 1, 9, 3, 3, 8, 2, 7]
+    groups = micro_batches(lengths, 10)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert all(len(g) * max(lengths[i] for i in g) <= 10 for g in groups)
+    assert [lengths[i] for g in groups for i in g] == sorted(lengths), "by length, so little padding"
+    assert micro_batches([30, 4], 10) == [[1], [0]], "a clip longer than a part is a part of its own"
+
+
+def test_the_parts_of_a_batch_give_the_whole_batch_gradient() -> None:
+    """Every loss is a mean over the clips: parts weighted by their share of the clips add up to the
+    same gradient. Needs torch (not installed in CI)."""
+    torch = pytest.importorskip("torch")
+    from demo_model.train import split_batch
+
+    torch.manual_seed(0)
+    audio_len = torch.tensor([7, 3, 5, 2, 6])
+    audio = torch.randn(5, 7) * (torch.arange(7) < audio_len[:, None])
+    target_len = torch.tensor([2, 1, 3, 1, 2])
+    targets = torch.randint(1, 9, (5, 3)) * (torch.arange(3) < target_len[:, None])
+    chars = [[k] * (k + 1) for k in range(5)]
+    w = torch.randn(7, requires_grad=True)
+
+    def mean_loss(a, a_len, t, t_len, c):  # type: ignore[no-untyped-def]
+        per_clip = [(a[i, : int(a_len[i])] * w[: int(a_len[i])]).sum() ** 2 + t[i, : int(t_len[i])].sum() * len(c[i])
+                     for i in range(len(c))]
+        return torch.stack(per_clip).mean()
+
+    mean_loss(audio, audio_len, targets, target_len, chars).backward()
+    whole = w.grad.clone()
+    w.grad = None
+    parts = split_batch(audio, audio_len, targets, target_len, chars, 12)
+    assert len(parts) > 1 and sum(share for _, share in parts) == pytest.approx(1.0)
+    total = 0.0
+    for part, share in parts:
+        assert part[0].shape[1] == int(part[1].max()), "each part trimmed to its longest clip"
+        loss = mean_loss(*part)
+        (loss * share).backward()
+        total += share * float(loss)
+    torch.testing.assert_close(w.grad, whole)
+    assert total == pytest.approx(float(mean_loss(audio, audio_len, targets, target_len, chars)))
+    assert split_batch(audio, audio_len, targets, target_len, chars, None)[0][1] == 1.0
+
+
 def _naive_rnnt_nll(lp, targets, t_len, u_len, blank):  # type: ignore[no-untyped-def]
     """The transducer forward algorithm as written in Graves (2012), one cell at a time."""
     import torch
