@@ -154,6 +154,10 @@ def test_a_fitted_schedule_ends_when_the_time_runs_out() -> None:
     h["extend"] = {"from_step": 4000, "steps": 99999, "peak_lr": 5e-4, "warmup_steps": 200}
     assert fit_max_steps(h, 4130, 4000, 0.5, 1000.0) == 4130 + 1900
     assert h["extend"]["steps"] == 130 + 1900, "the extension this process started is fitted"
+    assert h["extend"]["warmup_steps"] == 200
+    h["extend"] = {"from_step": 4000, "steps": 99999, "peak_lr": 5e-4, "warmup_steps": 200}
+    fit_max_steps(h, 4130, 4000, 0.5, 60.0)
+    assert h["extend"]["steps"] == 130 + 114 and h["extend"]["warmup_steps"] == 122, "warm-up at most half of it"
     h["extend"] = {"from_step": 3000, "steps": 500, "peak_lr": 5e-4, "warmup_steps": 50}
     fit_max_steps(h, 4130, 4000, 0.5, 1000.0)
     assert h["extend"]["steps"] == 500, "an extension from an earlier process keeps its length"
@@ -487,9 +491,24 @@ def test_the_gpu_machine_joins_a_checkpoint_once_all_its_parts_arrived(tmp_path:
     out = call({"ckpt.part1": parts[1], "ckpt.list": listing.encode()})
     assert f"checkpoint: {run / 'checkpoint.pt'}" in out
     assert (run / "checkpoint.pt").read_bytes() == whole, "joined in numeric order"
+    (run / "checkpoint.pt").write_bytes(b"trained on")  # the training call continued it: never joined again
+    assert f"checkpoint: {run / 'checkpoint.pt'}" in call({})
+    assert (run / "checkpoint.pt").read_bytes() == b"trained on"
 
-    (run / "checkpoint.pt").unlink()
-    (run / "parts" / "ckpt.part1").write_bytes(parts[1][:-1] + b"x")  # damaged on the way
+    shutil.rmtree(run)
+    gathered = run / f"parts-{hashlib.sha256(whole).hexdigest()}"
+    call({"ckpt.part0": parts[0], "ckpt.part1": parts[1][:-1] + b"x", "ckpt.list": listing.encode()})
+    (gathered / "ckpt.part7").write_bytes(b"left over")  # not one of 0..2: ignored
+    last = {"ckpt.part2": parts[2], "ckpt.list": listing.encode()}
+    shutil.rmtree(root)
+    (root / ".d1").mkdir(parents=True)
+    for name, content in last.items():
+        (root / ".d1" / name).write_bytes(content)
     out = subprocess.run(["bash", str(script)], cwd=root, env=env, capture_output=True, text=True)
-    assert out.returncode == 1 and "do not match ckpt.list" in out.stderr
+    assert out.returncode == 1 and "do not match ckpt.list" in out.stderr, "a part damaged on the way"
     assert not (run / "checkpoint.pt").exists() and not (run / "checkpoint.tmp").exists()
+    assert not gathered.exists(), "the damaged parts are dropped, to be gathered again"
+    assert "checkpoint: 2 of 3 parts" in call({"ckpt.part0": parts[0], "ckpt.part1": parts[1],
+                                                "ckpt.list": listing.encode()})
+    assert f"checkpoint: {run / 'checkpoint.pt'}" in call(last)
+    assert (run / "checkpoint.pt").read_bytes() == whole

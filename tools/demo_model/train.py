@@ -2,7 +2,7 @@
 """Train the demo model: a small NeMo cache-aware FastConformer hybrid (RNNT + CTC) on the shards.
 
 Runs on a CUDA GPU when there is one (bf16 autocast) and on the CPU otherwise; resumable: a
-checkpoint (model, optimizer, schedule, step, elapsed time, RNG) is written every
+checkpoint (model, optimizer, schedule, step, elapsed time; augmentation is seeded by step) is written every
 ``--checkpoint-every`` steps and at the end, and ``--resume`` continues from it.
 
 The training loop is plain PyTorch over NeMo's own modules, computing exactly the loss of NeMo's
@@ -169,7 +169,9 @@ def _decode_shard(path: str) -> np.ndarray:
     return x
 
 
-def load_data(data: Path, workers: int) -> tuple[list[np.ndarray], list[str]]:
+def load_data(data: Path, workers: int) -> tuple[list[np.ndarray], list[str], str | None]:
+    """The utterances of the shards that are there and their texts; the shard of the manifest's last
+    utterance (the dev utterances are the last ones) when it is missing, else None."""
     from multiprocessing import Pool
 
     rows = [json.loads(line) for line in (data / "train" / "manifest.jsonl").read_text().splitlines()]
@@ -184,7 +186,7 @@ def load_data(data: Path, workers: int) -> tuple[list[np.ndarray], list[str]]:
             texts.append(r["text"])
     log(f"loaded {len(clips)} utterances from {len(present)}/{len(shards)} shards, "
         f"{sum(len(c) for c in clips) / SR / 3600:.2f} h")
-    return clips, texts
+    return clips, texts, (None if rows[-1]["shard"] in audio else rows[-1]["shard"])
 
 
 class Augmenter:
@@ -359,7 +361,8 @@ def micro_batches(lengths: list[int], max_samples: int) -> list[list[int]]:
     Why: on a CPU a 600 s batch allocates gigabytes per step (the RNNT joint is clips x frames x tokens
     x vocabulary) and spent most of its time in the kernel mapping and zeroing pages; computed as
     groups of ~60 s whose gradients add up (each loss weighted by its share of the clips), it is the
-    same gradient, since every loss is a mean over clips and no layer mixes clips (layer norm only).
+    same gradient (up to dropout masks), since every loss is a mean over clips, no layer mixes clips
+    (layer norm only) and the training loop gives every part the step's one lookahead.
     """
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     groups: list[list[int]] = []
@@ -454,6 +457,7 @@ def fit_max_steps(h: dict[str, Any], step: int, start_step: int, per_step: float
     ext = h.get("extend")
     if ext and ext["from_step"] == start_step:
         ext["steps"] = step - start_step + more
+        ext["warmup_steps"] = min(ext["warmup_steps"], ext["steps"] // 2)
     return step + more
 
 
@@ -556,6 +560,8 @@ def main() -> int:
     ckpt_path = args.out / "checkpoint.pt"
     wanted = (args.resume or args.weights_only) and ckpt_path.exists()
     ck = torch.load(ckpt_path, map_location=device, weights_only=False) if wanted else None
+    if args.extend_steps and ck is None:
+        raise SystemExit(f"--extend-steps continues a run, but there is no checkpoint at {ckpt_path}")
     if ck is not None:
         h = ck["hparams"]  # the run's own architecture and schedule, whatever --profile says now
         h.setdefault("profile", "gpu")  # runs from before profiles used the GPU hyper-parameters
@@ -569,7 +575,7 @@ def main() -> int:
         log(f"wrote {args.out / 'weights.pt'} from the checkpoint of step {ck['step']}")
         return 0
 
-    clips, texts = load_data(args.data, args.workers)
+    clips, texts, dev_shard_missing = load_data(args.data, args.workers)
     model = build_model(args.data / "tokenizer", h).to(device)
     norm = h.get("input_norm")  # absent in runs from before it
     if norm:
@@ -580,6 +586,9 @@ def main() -> int:
     tokens = [tok.text_to_ids(t) for t in texts]
     keep = [i for i, c in enumerate(clips) if len(c) <= h["max_utterance_seconds"] * SR and tokens[i]]
     dev_idx = keep[-h["dev_utterances"]:]
+    if dev_shard_missing:  # else the last utterances that arrived, which other runs trained on, would be dev
+        raise SystemExit(f"{args.data / 'train' / dev_shard_missing} is missing: it holds the dev utterances "
+                         "(the manifest's last); without it the dev WER would be measured on training utterances")
     train_idx = keep[: -h["dev_utterances"]]
     dev_clips, dev_texts = [clips[i] for i in dev_idx], [texts[i] for i in dev_idx]
     train_clips = [clips[i] for i in train_idx]
@@ -662,6 +671,10 @@ def main() -> int:
     start_step = step
     # a schedule is fitted when it starts in this process: a new run's, or an extension's
     fit = bool(args.fit_minutes) and "fitted_max_steps" not in h and (start_step == 0 or bool(args.extend_steps))
+    if fit:  # the schedule's length is a guess until the fit
+        args.max_steps = max(args.max_steps, start_step + 131)
+        if args.extend_steps:
+            h["extend"]["steps"] = args.max_steps - start_step
     run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
     done = False
     while not done:  # one loader per phase: clean, then augmented
@@ -675,7 +688,9 @@ def main() -> int:
                 g["lr"] = lr_at(step, h, args.max_steps)
             opt.zero_grad(set_to_none=True)
             loss, rnnt, ctc, char = 0.0, 0.0, 0.0, 0.0
+            draw = random.getstate()  # NeMo's encoder draws the step's lookahead from `random`: one for all parts
             for part, share in split_batch(audio, audio_len, targets, target_len, chars, micro_samples):
+                random.setstate(draw)
                 part_loss, part_rnnt, part_ctc, part_char = hybrid_loss(
                     model, part[0].to(device, non_blocking=True), part[1].to(device), part[2].to(device),
                     part[3].to(device), use_amp, char_head, part[4], char_cfg)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -40,8 +41,9 @@ def plan_carries(sizes: dict[str, int], first_room: int, room: int, carries: int
                  required: dict[str, int] | None = None) -> list[list[str]]:
     """Files into calls, each into the first call with room for it: the first call has ``first_room``
     bytes (the wheels and the tokenizer travel with it), the others ``room``. ``required`` files (the
-    parts of a checkpoint to continue) go first, in name order, and must all fit; then the shards, in
-    name order. Shards that fit no call are left out (``train.py`` trains on the shards that arrive)."""
+    parts of a checkpoint to continue, the dev shard) go first, in name order, and must all fit; then
+    the other shards, in name order. Shards that fit no call are left out (``train.py`` trains on the
+    shards that arrive)."""
     plan: list[list[str]] = [[] for _ in range(carries)]
     free = [first_room] + [room] * (carries - 1)
     for must, group in ((True, required or {}), (False, sizes)):
@@ -126,13 +128,17 @@ def main() -> int:
     sizes = {p.name: p.stat().st_size for p in (args.data / "train").glob("*.ogg")}
     parts, digest = checkpoint_parts(args.resume) if args.resume else ([], "")
     part_names = {f"ckpt.part{k}": len(p) for k, p in enumerate(parts)}
+    # the shard of the manifest's last utterances, the dev set: train.py refuses to train without it
+    with (args.data / "train" / "manifest.jsonl").open("rb") as f:
+        dev_shard = json.loads(f.readlines()[-1])["shard"]
+    required = {**part_names, dev_shard: sizes.pop(dev_shard)}
     listing = f"{len(parts)} {digest}\n"
     room -= len(listing)  # ckpt.list may travel in every call
     first_room -= len(listing)
     try:
-        plan = plan_carries(sizes, first_room, room, args.carries, part_names)
+        plan = plan_carries(sizes, first_room, room, args.carries, required)
     except ValueError as exc:
-        raise SystemExit(f"the checkpoint does not fit: {exc}") from None
+        raise SystemExit(f"the checkpoint or the dev shard does not fit: {exc}") from None
     for k, names in enumerate(plan):
         carry = ROOT / f".d{k + 1}"
         for name in names:
@@ -145,6 +151,7 @@ def main() -> int:
             except OSError:  # another file system
                 shutil.copy2(args.data / "train" / name, carry / name)
     shards = [len([n for n in p if n not in part_names]) for p in plan]
+    sizes[dev_shard] = required[dev_shard]
     later = [f".d{k + 1}" for k in range(1, args.carries)]
     ckpt = (f"; checkpoint of {args.resume} in {len(parts)} parts, {sum(part_names.values()) / 1e6:.1f} MB"
             if parts else "")

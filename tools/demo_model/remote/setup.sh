@@ -19,22 +19,40 @@ for f in .d*/*.ogg; do
     [ -f "$f" ] && [ ! -f "$DATA/train/${f##*/}" ] && cp "$f" "$DATA/train/${f##*/}.tmp" && mv "$DATA/train/${f##*/}.tmp" "$DATA/train/${f##*/}"
 done
 echo "shards: $(ls "$DATA"/train/*.ogg | wc -l)"
-for f in .d*/ckpt.*; do
-    [ -f "$f" ] || continue
-    mkdir -p "$RUN/parts"
-    [ ! -f "$RUN/parts/${f##*/}" ] && cp "$f" "$RUN/parts/${f##*/}.tmp" && mv "$RUN/parts/${f##*/}.tmp" "$RUN/parts/${f##*/}"
+# a checkpoint's parts gather in $RUN/parts-<sha256> (a different checkpoint never mixes in); joined
+# once every part 0..n-1 is there; a whole that does not match is dropped with its parts, to be
+# gathered again from the next calls' carries
+for list in .d*/ckpt.list; do
+    [ -f "$list" ] || continue
+    read -r n sha < "$list"
+    parts="$RUN/parts-$sha"
+    mkdir -p "$parts"
+    for f in "${list%/*}"/ckpt.part*; do
+        [ -f "$f" ] && [ ! -f "$parts/${f##*/}" ] && cp "$f" "$parts/${f##*/}.tmp" && mv "$parts/${f##*/}.tmp" "$parts/${f##*/}"
+    done
+    [ -f "$parts/ckpt.list" ] || cp "$list" "$parts/ckpt.list"
 done
-if [ -f "$RUN/parts/ckpt.list" ] && [ ! -f "$RUN/checkpoint.pt" ]; then
-    read -r n sha < "$RUN/parts/ckpt.list"
-    have=$(ls "$RUN"/parts/ckpt.part* 2>/dev/null | grep -cv '\.tmp$')
-    if [ "$have" -eq "$n" ]; then
-        for k in $(seq 0 $((n - 1))); do cat "$RUN/parts/ckpt.part$k"; done > "$RUN/checkpoint.tmp" || exit 1
-        if [ "$(sha256sum < "$RUN/checkpoint.tmp" | cut -d' ' -f1)" != "$sha" ]; then
-            rm -f "$RUN/checkpoint.tmp"; echo "checkpoint: the joined parts do not match ckpt.list" >&2; exit 1
-        fi
-        mv "$RUN/checkpoint.tmp" "$RUN/checkpoint.pt"
+for parts in "$RUN"/parts-*; do
+    [ -f "$parts/ckpt.list" ] || continue
+    read -r n sha < "$parts/ckpt.list"
+    case "$n" in ''|*[!0-9]*) echo "checkpoint: $parts/ckpt.list is not '<parts> <sha256>'" >&2; exit 1 ;; esac
+    if [ -f "$RUN/checkpoint.sha256" ] && [ "$(cat "$RUN/checkpoint.sha256")" = "$sha" ]; then
+        echo "checkpoint: $RUN/checkpoint.pt"
+        continue
     fi
-    echo "checkpoint: $have of $n parts"
-fi
-[ -f "$RUN/checkpoint.pt" ] && [ -f "$RUN/parts/ckpt.list" ] && echo "checkpoint: $RUN/checkpoint.pt"
+    have=0
+    for k in $(seq 0 $((n - 1))); do [ -f "$parts/ckpt.part$k" ] && have=$((have + 1)); done
+    if [ "$have" -ne "$n" ]; then
+        echo "checkpoint: $have of $n parts"
+        continue
+    fi
+    for k in $(seq 0 $((n - 1))); do cat "$parts/ckpt.part$k"; done > "$RUN/checkpoint.tmp" || exit 1
+    if [ "$(sha256sum < "$RUN/checkpoint.tmp" | cut -d' ' -f1)" != "$sha" ]; then
+        rm -rf "$RUN/checkpoint.tmp" "$parts"
+        echo "checkpoint: the joined parts do not match ckpt.list; carry them again" >&2
+        exit 1
+    fi
+    mv "$RUN/checkpoint.tmp" "$RUN/checkpoint.pt" && echo "$sha" > "$RUN/checkpoint.sha256" || exit 1
+    echo "checkpoint: $RUN/checkpoint.pt"
+done
 exit 0
