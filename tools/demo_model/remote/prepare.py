@@ -151,12 +151,12 @@ def main() -> int:
             except OSError:  # another file system
                 shutil.copy2(args.data / "train" / name, carry / name)
     shards = [len([n for n in p if n not in part_names]) for p in plan]
-    sizes[dev_shard] = required[dev_shard]
+    n_shards = len(sizes) + 1  # the dev shard was taken out of sizes
     later = [f".d{k + 1}" for k in range(1, args.carries)]
     ckpt = (f"; checkpoint of {args.resume} in {len(parts)} parts, {sum(part_names.values()) / 1e6:.1f} MB"
             if parts else "")
     print(f"wheels {size(ROOT / '.whl') / 1e6:.1f} MB; shards per carry {shards}, "
-          f"{len(sizes) - sum(shards)} of {len(sizes)} left out{ckpt}; "
+          f"{n_shards - sum(shards)} of {n_shards} left out{ckpt}; "
           f"carry ['.whl', '.d1'], then {later}, one per call")
     return 0
 
