@@ -523,6 +523,7 @@ def test_picking_the_current_source_again_reconnects_it(qtbot: QtBot, pulse: Pul
     first = c.worker._input
     assert rescans == []
     c.window.source.activated.emit(c.window.source.currentIndex())  # the user picks the same entry
-    qtbot.waitUntil(lambda: c.worker._input is not first and c.state == "monitoring", timeout=10_000)
+    # the worker clears _input while it reopens: wait for the new input, not just for the old one to go
+    qtbot.waitUntil(lambda: c.worker._input not in (None, first) and c.state == "monitoring", timeout=10_000)
     assert len(rescans) == 1 and c.settings.source_key == MONITOR_KEY
     assert c.worker._input.source.key == MONITOR_KEY  # type: ignore[union-attr]
