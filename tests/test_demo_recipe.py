@@ -163,6 +163,25 @@ def test_a_fitted_schedule_ends_when_the_time_runs_out() -> None:
     assert h["extend"]["steps"] == 500, "an extension from an earlier process keeps its length"
 
 
+def test_a_resumed_run_keeps_its_schedule_unless_told_otherwise(tmp_path: Path) -> None:
+    import json
+
+    from demo_model.train import DEFAULT_MAX_STEPS, HPARAMS, recorded_max_steps, schedule_end
+
+    h = {**HPARAMS, "max_steps": 3000}
+    assert schedule_end(h, None, None) == 3000, "no --max-steps: the run's own schedule, not the default"
+    assert schedule_end(h, 4500, None) == 4500, "an explicit --max-steps changes it"
+    old = dict(HPARAMS)  # a checkpoint from before the schedule was kept in it: train.json's figure
+    assert recorded_max_steps(tmp_path) is None
+    (tmp_path / "train.json").write_text(json.dumps({"max_steps": 3000, "steps": 512}), encoding="utf-8")
+    assert schedule_end(old, None, recorded_max_steps(tmp_path)) == 3000
+    assert schedule_end(old, None, None) == DEFAULT_MAX_STEPS
+    fitted = {**h, "fitted_max_steps": {"seconds_per_step": 0.2, "max_steps": 2363}}
+    assert schedule_end(fitted, None, None) == 2363
+    extended = {**h, "extend": {"from_step": 3000, "steps": 800, "peak_lr": 5e-4, "warmup_steps": 80}}
+    assert schedule_end(extended, 9999, None) == 3800, "an extension defines its own end"
+
+
 def test_a_large_batch_is_computed_in_parts_that_hold_every_clip_once() -> None:
     from demo_model.train import micro_batches
 

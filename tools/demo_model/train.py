@@ -37,6 +37,7 @@ from demo_model.rnnt_loss import rnnt_loss
 from demo_model.streams import group_streams, join_stream, stream_length
 
 SR = 16000
+DEFAULT_MAX_STEPS = 6000  # a new run's schedule end without --max-steps or --fit-minutes
 ATT_CONTEXT = [[70, 13], [70, 6], [70, 1], [70, 0]]
 
 HPARAMS: dict[str, Any] = {
@@ -448,6 +449,30 @@ def lr_at(step: int, h: dict[str, Any], max_steps: int) -> float:
     return h["min_lr"] + 0.5 * (h["peak_lr"] - h["min_lr"]) * (1 + math.cos(math.pi * p))
 
 
+def schedule_end(h: dict[str, Any], asked: int | None, recorded: int | None) -> int:
+    """The step at which a resumed run's learning-rate schedule ends.
+
+    The schedule belongs to the run: a resume that leaves out --max-steps keeps it (a 3,000-step cosine
+    resumed without the flag once became the 6,000-step default, silently raising every later step's
+    rate). An explicit --max-steps changes it; an extension (--extend-steps) defines its own end.
+    `recorded` is train.json's figure, for checkpoints saved before the schedule was kept in them.
+    """
+    if "extend" in h:
+        return int(h["extend"]["from_step"] + h["extend"]["steps"])
+    if asked is not None:
+        return asked
+    fitted = h.get("fitted_max_steps", {}).get("max_steps")
+    return int(fitted or h.get("max_steps") or recorded or DEFAULT_MAX_STEPS)
+
+
+def recorded_max_steps(out: Path) -> int | None:
+    """The schedule end that train.json in a run folder records (None without one)."""
+    try:
+        return int(json.loads((out / "train.json").read_text(encoding="utf-8"))["max_steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def fit_max_steps(h: dict[str, Any], step: int, start_step: int, per_step: float, left_s: float) -> int:
     """The last step of a schedule fitted to the time left (``--fit-minutes``): a new run's cosine or,
     when this process started an extension (``--extend-steps``), the extension's, whose length is set
@@ -509,7 +534,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--max-steps", type=int, default=6000)
+    ap.add_argument("--max-steps", type=int, default=None,
+                    help=f"where the cosine schedule ends (a new run: default {DEFAULT_MAX_STEPS}; "
+                         "a resumed run keeps its own unless this is given)")
     ap.add_argument("--max-minutes", type=float, default=0.0,
                     help="stop (with a checkpoint) after training this long in this process")
     ap.add_argument("--fit-minutes", type=float, default=0.0,
@@ -613,9 +640,9 @@ def main() -> int:
         else:  # left out to fit a transfer (remote/pack.py)
             log("the checkpoint has no optimizer state: a fresh AdamW continues")
         step, elapsed_before, history = ck["step"], ck["elapsed_s"], ck["history"]
-        args.max_steps = h.get("fitted_max_steps", {}).get("max_steps", args.max_steps)
-        if "extend" in h:
-            args.max_steps = h["extend"]["from_step"] + h["extend"]["steps"]
+        if args.max_steps is not None and "extend" not in h:
+            h.pop("fitted_max_steps", None)  # the explicit end replaces a fitted one, now and on later resumes
+        args.max_steps = schedule_end(h, args.max_steps, recorded_max_steps(args.out))
         if args.extend_steps:
             h["extend"] = {"from_step": step, "steps": args.extend_steps, "peak_lr": h["peak_lr"] / 4,
                            "warmup_steps": min(200, args.extend_steps // 10)}
@@ -623,7 +650,11 @@ def main() -> int:
             h.pop("fitted_max_steps", None)  # the new segment's length is given, or fitted (--fit-minutes)
         log(f"resumed at step {step} ({elapsed_before / 60:.1f} min trained before), max_steps {args.max_steps}")
 
+    if args.max_steps is None:
+        args.max_steps = DEFAULT_MAX_STEPS
+
     def save(final: bool) -> None:
+        h["max_steps"] = args.max_steps  # the schedule travels with the checkpoint (schedule_end)
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                  "char_head": char_head.state_dict() if char_head is not None else None,
                  "elapsed_s": elapsed_before + time.time() - t_train, "history": history, "hparams": h}
