@@ -7,6 +7,8 @@
     python tools/make_demo_model.py export       # weights -> models/captioner-demo-en
     python tools/make_demo_model.py testset      # only the held-out set (12 s), for bench on a fresh machine
     python tools/make_demo_model.py bench        # the WER table (benchmarks/demo_model_wer.py)
+    python tools/make_demo_model.py export --model-dir work-tmp/m   # measure a run without touching models/:
+    python tools/make_demo_model.py bench --model-dir work-tmp/m    # (both read and write that folder)
 
 Results, data, licences and the state of the model: ``tools/demo_model/README.md``.
 
@@ -14,7 +16,7 @@ Steps (work files under ``work-tmp/demo-model/``, git-ignored):
 
 1. ``data``: 20,000 training + 420 held-out sentences (``tools/demo_model/corpus.py``), spoken by
    espeak-ng, MBROLA, flite and festival voices (``voices.py``; held-out sentences use voice
-   settings never used in training), packed as Ogg Opus shards; a 256-piece SentencePiece BPE
+   settings never used in training), packed as Ogg Opus shards; a 1024-piece SentencePiece BPE
    tokenizer trained on the training sentences. Needs the Debian packages listed in
    ``tools/demo_model/README.md``.
 2. ``train``: ``tools/demo_model/train.py`` (GPU when there is one, else CPU; resumable).
@@ -79,7 +81,7 @@ def step_train(run: Path, extra: list[str]) -> None:
     subprocess.run(cmd, check=True)
 
 
-def step_export(run: Path) -> None:
+def step_export(run: Path, model_dir: Path) -> None:
     import torch
     from demo_model.train import build_model
 
@@ -90,21 +92,21 @@ def step_export(run: Path) -> None:
     model.load_state_dict(torch.load(run / "weights.pt", map_location="cpu", weights_only=True))
     model.eval()
     model.save_to(str(WORK / "captioner-demo-en.nemo"))
-    if MODEL_DIR.exists():
-        keep = MODEL_DIR / "README.md"
+    if model_dir.exists():
+        keep = model_dir / "README.md"
         readme = keep.read_text(encoding="utf-8") if keep.exists() else None
-        shutil.rmtree(MODEL_DIR)
-        MODEL_DIR.mkdir(parents=True)
+        shutil.rmtree(model_dir)
+        model_dir.mkdir(parents=True)
         if readme is not None:
             keep.write_text(readme, encoding="utf-8")
-    spec = export_model(model, MODEL_DIR, decoders="both", verify=True, name="captioner-demo-en")
-    size = sum(p.stat().st_size for p in MODEL_DIR.iterdir())
+    spec = export_model(model, model_dir, decoders="both", verify=True, name="captioner-demo-en")
+    size = sum(p.stat().st_size for p in model_dir.iterdir())
     train_info = {k: info[k] for k in ("params", "steps", "train_wall_s", "gpu", "device", "torch", "train_hours",
                                        "train_utterances") if k in info}
-    (MODEL_DIR / "training.json").write_text(json.dumps({**train_info, "hparams": info["hparams"],
+    (model_dir / "training.json").write_text(json.dumps({**train_info, "hparams": info["hparams"],
                                                          "data": json.loads((DATA / "summary.json").read_text())},
                                                         indent=1) + "\n", encoding="utf-8")
-    print(f"exported {spec.name}: lookaheads {spec.lookaheads_ms()} ms, {size / 2**20:.1f} MiB in {MODEL_DIR}")
+    print(f"exported {spec.name}: lookaheads {spec.lookaheads_ms()} ms, {size / 2**20:.1f} MiB in {model_dir}")
 
 
 def main() -> int:
@@ -112,6 +114,9 @@ def main() -> int:
     ap.add_argument("step", choices=["all", "data", "tokenizer", "testset", "train", "export", "bench"])
     ap.add_argument("--workers", type=int, default=2, help="synthesis processes")
     ap.add_argument("--run", type=Path, default=RUN, help="the training run's folder (train, export)")
+    ap.add_argument("--model-dir", type=Path, default=MODEL_DIR,
+                    help="where export writes the model and bench reads it (another folder measures a run "
+                         "without replacing the bundled model)")
     args, extra = ap.parse_known_args()
     if args.step in ("all", "data"):
         step_data(args.workers)
@@ -122,9 +127,10 @@ def main() -> int:
     if args.step in ("all", "train"):
         step_train(args.run, extra)
     if args.step in ("all", "export"):
-        step_export(args.run)
+        step_export(args.run, args.model_dir)
     if args.step in ("all", "bench"):
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "demo_model_wer.py"), "--test", str(DATA / "test")],
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "demo_model_wer.py"), "--test", str(DATA / "test"),
+                        "--model", str(args.model_dir)],
                        check=True)
     return 0
 
