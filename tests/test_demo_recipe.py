@@ -182,6 +182,32 @@ def test_a_resumed_run_keeps_its_schedule_unless_told_otherwise(tmp_path: Path) 
     assert schedule_end(extended, 9999, None) == 3800, "an extension defines its own end"
 
 
+def test_a_first_stop_signal_is_recorded_and_a_second_acts_at_once() -> None:
+    import os
+    import signal
+
+    from demo_model.stop import StopRequest
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    stop = StopRequest()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # Python runs the handler before the next line
+        assert stop.requested == "SIGTERM", "the run is still alive and knows it should stop"
+        assert {s: signal.getsignal(s) for s in before} == before, "a second signal gets the usual handling"
+    finally:
+        stop.restore()
+
+
+def test_a_loader_worker_outlives_the_terminals_ctrl_c() -> None:
+    import subprocess
+
+    code = ("import os, signal, sys, time; sys.path.insert(0, 'tools'); "
+            "from demo_model.stop import ignore_interrupts_in_worker; ignore_interrupts_in_worker(0); "
+            "os.kill(os.getpid(), signal.SIGINT); time.sleep(0.2); print('alive')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "alive", done.stderr
+
+
 def test_a_large_batch_is_computed_in_parts_that_hold_every_clip_once() -> None:
     from demo_model.train import micro_batches
 

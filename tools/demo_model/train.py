@@ -3,7 +3,8 @@
 
 Runs on a CUDA GPU when there is one (bf16 autocast) and on the CPU otherwise; resumable: a
 checkpoint (model, optimizer, schedule, step, elapsed time; augmentation is seeded by step) is written every
-``--checkpoint-every`` steps and at the end, and ``--resume`` continues from it.
+``--checkpoint-every`` steps and at the end, and ``--resume`` continues from it. Ctrl+C or SIGTERM
+stops after the current step with a checkpoint (a second one stops at once).
 
 The training loop is plain PyTorch over NeMo's own modules, computing exactly the loss of NeMo's
 ``EncDecHybridRNNTCTCBPEModel.training_step`` ((1 - w) * RNNT + w * CTC, w = 0.3), without the
@@ -34,6 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/, when run as a script
 from demo_model.char_ctc import char_ctc_loss, char_ids, folded_state_dict, make_head, normalize_first_conv
 from demo_model.rnnt_loss import rnnt_loss
+from demo_model.stop import StopRequest, ignore_interrupts_in_worker
 from demo_model.streams import group_streams, join_stream, stream_length
 
 SR = 16000
@@ -688,7 +690,7 @@ def main() -> int:
     loader_kw: dict[str, Any] = {"collate_fn": collate, "num_workers": args.workers,
                                  "pin_memory": device.type == "cuda"}
     if args.workers:
-        loader_kw.update(prefetch_factor=4, persistent_workers=False)
+        loader_kw.update(prefetch_factor=4, persistent_workers=False, worker_init_fn=ignore_interrupts_in_worker)
     if device.type == "cpu" and keep_freed_memory():
         log("malloc keeps freed memory (no mmap per large tensor)")
     micro_s = args.micro_batch_seconds or (60.0 if device.type == "cpu" else None)
@@ -706,6 +708,7 @@ def main() -> int:
             h["extend"]["steps"] = args.max_steps - start_step
     run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
     done = False
+    stop = StopRequest()
     while not done:  # one loader per phase: clean, then augmented
         dataset.clean_steps = h["augment_from_step"] if h["augment_from_step"] is not None else sys.maxsize
         model.spec_augmentation = spec_augment if h["augment_from_step"] is not None else None
@@ -756,7 +759,10 @@ def main() -> int:
                     h["augment_from_step"] = step  # saved with the checkpoint: a resumed run keeps augmenting
                     log(f"dev CTC WER below {100 * h['augment_below_dev_ctc_wer']:.0f}%: augmenting from step {step}")
                     restart = True  # the loader's workers hold the dataset as it was
-            done = step >= args.max_steps or bool(args.max_minutes and process_minutes >= args.max_minutes)
+            done = (step >= args.max_steps or bool(args.max_minutes and process_minutes >= args.max_minutes)
+                    or stop.requested is not None)
+            if stop.requested:
+                log(f"{stop.requested}: stopping after step {step} with a checkpoint (a second one stops at once)")
             if step % args.checkpoint_every == 0 or done:
                 save(final=bool(done))
             if done or restart:
