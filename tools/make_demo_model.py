@@ -7,8 +7,8 @@
     python tools/make_demo_model.py export       # weights -> models/captioner-demo-en
     python tools/make_demo_model.py testset      # only the held-out set (12 s), for bench on a fresh machine
     python tools/make_demo_model.py bench        # the WER table (benchmarks/demo_model_wer.py)
-    python tools/make_demo_model.py export --model-dir work-tmp/m   # measure a run without touching models/:
-    python tools/make_demo_model.py bench --model-dir work-tmp/m    # (both read and write that folder)
+    python tools/make_demo_model.py export --model-dir work-tmp/m   # a run exported elsewhere than models/,
+    python tools/make_demo_model.py bench --model-dir work-tmp/m    # then measured there
 
 Results, data, licences and the state of the model: ``tools/demo_model/README.md``.
 
