@@ -13,9 +13,8 @@ from onnx import numpy_helper
 
 from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.model_folder import load_model_folder
-from captioner.asr.spec import ModelSpec, StreamingSpec
 from captioner.export.compact import max_step_window, shorten_value_names, trim_position_tables
-from tests.conftest import FIXTURES, assert_same_tokens, clip
+from tests.conftest import FIXTURES, assert_same_tokens, clip, encoder_feeds
 
 SOURCE = FIXTURES / "models" / "tiny-a"
 
@@ -48,20 +47,6 @@ def _compacted_copy(tmp_path: Path) -> Path:
     return target
 
 
-def _encoder_feeds(spec: ModelSpec, streaming: StreamingSpec, frames: int, seed: int) -> dict[str, np.ndarray]:
-    """Random features and caches, with a half-full attention cache so that cached positions matter."""
-    rng = np.random.default_rng(seed)
-    enc = spec.encoder
-    cache = streaming.last_channel_cache_size
-    return {
-        "audio_signal": rng.standard_normal((1, enc.feat_in, frames)).astype(np.float32),
-        "length": np.array([frames], np.int64),
-        "cache_last_channel": rng.standard_normal((1, enc.n_layers, cache, enc.d_model)).astype(np.float32),
-        "cache_last_time": rng.standard_normal((1, enc.n_layers, enc.d_model, enc.conv_cache_size)).astype(np.float32),
-        "cache_last_channel_len": np.array([cache // 2], np.int64),
-    }
-
-
 def test_trimmed_encoders_compute_exactly_the_same_outputs(tmp_path: Path) -> None:
     target = _compacted_copy(tmp_path)
     spec = load_model_folder(SOURCE).spec
@@ -71,7 +56,7 @@ def test_trimmed_encoders_compute_exactly_the_same_outputs(tmp_path: Path) -> No
             assert name is not None
             before = ort.InferenceSession(str(SOURCE / name), providers=["CPUExecutionProvider"])
             after = ort.InferenceSession(str(target / name), providers=["CPUExecutionProvider"])
-            feeds = _encoder_feeds(spec, s, frames, seed=len(name) + frames)
+            feeds = encoder_feeds(spec, s, frames, seed=len(name) + frames)
             for a, b in zip(before.run(None, feeds), after.run(None, feeds), strict=True):
                 np.testing.assert_array_equal(a, b)
             assert (target / name).stat().st_size < (SOURCE / name).stat().st_size

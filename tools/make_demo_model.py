@@ -21,8 +21,9 @@ Steps (work files under ``work-tmp/demo-model/``, git-ignored):
    ``tools/demo_model/README.md``.
 2. ``train``: ``tools/demo_model/train.py`` (GPU when there is one, else CPU; resumable).
 3. ``export``: the trained weights into NeMo's ``EncDecHybridRNNTCTCBPEModel``, then
-   ``captioner export`` (all four lookaheads, both decoders, verified token for
-   token against NeMo's own streaming) into ``models/captioner-demo-en``.
+   ``captioner export`` (all four lookaheads, both decoders, weights rounded to float16 so
+   that the folder fits in 30 MB, verified token for token against NeMo's own streaming of
+   the rounded model) into ``models/captioner-demo-en``. ``--weights float32`` keeps them exact.
 4. ``bench``: ``benchmarks/demo_model_wer.py`` on the held-out set.
 """
 
@@ -81,7 +82,7 @@ def step_train(run: Path, extra: list[str]) -> None:
     subprocess.run(cmd, check=True)
 
 
-def step_export(run: Path, model_dir: Path) -> None:
+def step_export(run: Path, model_dir: Path, weights: str) -> None:
     import torch
     from demo_model.train import build_model
 
@@ -99,14 +100,15 @@ def step_export(run: Path, model_dir: Path) -> None:
         model_dir.mkdir(parents=True)
         if readme is not None:
             keep.write_text(readme, encoding="utf-8")
-    spec = export_model(model, model_dir, decoders="both", verify=True, name="captioner-demo-en")
+    spec = export_model(model, model_dir, decoders="both", verify=True, name="captioner-demo-en", weights=weights)
     size = sum(p.stat().st_size for p in model_dir.iterdir())
     train_info = {k: info[k] for k in ("params", "steps", "train_wall_s", "gpu", "device", "torch", "train_hours",
                                        "train_utterances") if k in info}
     (model_dir / "training.json").write_text(json.dumps({**train_info, "hparams": info["hparams"],
                                                          "data": json.loads((DATA / "summary.json").read_text())},
                                                         indent=1) + "\n", encoding="utf-8")
-    print(f"exported {spec.name}: lookaheads {spec.lookaheads_ms()} ms, {size / 2**20:.1f} MiB in {model_dir}")
+    print(f"exported {spec.name}: lookaheads {spec.lookaheads_ms()} ms, {weights} weights, {size / 1e6:.1f} MB "
+          f"({size / 2**20:.1f} MiB) in {model_dir}")
 
 
 def main() -> int:
@@ -117,6 +119,8 @@ def main() -> int:
     ap.add_argument("--model-dir", type=Path, default=MODEL_DIR,
                     help="where export writes the model and bench reads it (another folder measures a run "
                          "without replacing the bundled model)")
+    ap.add_argument("--weights", choices=["float16", "float32"], default="float16",
+                    help="export: how the weights are stored (float16 halves the folder; see captioner export)")
     args, extra = ap.parse_known_args()
     if args.step in ("all", "data"):
         step_data(args.workers)
@@ -127,7 +131,7 @@ def main() -> int:
     if args.step in ("all", "train"):
         step_train(args.run, extra)
     if args.step in ("all", "export"):
-        step_export(args.run, args.model_dir)
+        step_export(args.run, args.model_dir, args.weights)
     if args.step in ("all", "bench"):
         subprocess.run([sys.executable, str(ROOT / "benchmarks" / "demo_model_wer.py"), "--test", str(DATA / "test"),
                         "--model", str(args.model_dir)],

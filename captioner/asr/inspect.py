@@ -29,6 +29,12 @@ from captioner.asr.graphs import (
 from captioner.asr.model_folder import ModelFolder, initial_cache_shapes, load_model_folder
 from captioner.asr.spec import ModelSpec
 
+WEIGHT_SCHEMES = {
+    "float16-weights": "float16 (rounded at export, computed in float32)",
+    "int8-matmul": "int8-matmul (encoder MatMul weights in int8)",
+}
+"""How ``captioner inspect`` describes each ``ModelSpec.quantization``; an unknown one is shown as it is."""
+
 
 @dataclass
 class InspectReport:
@@ -105,7 +111,7 @@ class InspectReport:
                 f"subsampling x{s.encoder.subsampling_factor}, conv cache {s.encoder.conv_cache_size} "
                 f"({s.encoder_frame_ms:g} ms per encoder frame)",
                 f"Features: {s.preprocessor.n_mels} mels at {s.preprocessor.sample_rate} Hz",
-                f"Weights: {s.quantization or 'float32 (as exported)'}",
+                f"Weights: {WEIGHT_SCHEMES.get(s.quantization or '', s.quantization or 'float32 (as exported)')}",
                 f"Vocabulary: {s.vocab_size} tokens + blank (id {s.blank_id})",
                 f"Decoders: {', '.join(d.upper() for d in s.decoders())}",
             ]

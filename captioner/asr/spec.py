@@ -106,7 +106,8 @@ class ModelSpec:
     source: str | None = None
     layout: str = "manifest"
     quantization: str | None = None
-    """``None`` for the exported float32 graphs, e.g. "int8-matmul" after ``captioner quantize``."""
+    """``None`` for the exported float32 graphs; "int8-matmul" after ``captioner quantize``, "float16-weights"
+    after ``captioner export --weights float16`` (weights rounded to float16, computed in float32)."""
     weights_file: str | None = None
     """One file holding the weights that several graphs share (``captioner export`` writes ``weights.bin``)."""
     notes: tuple[str, ...] = field(default=())

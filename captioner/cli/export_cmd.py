@@ -10,9 +10,10 @@ def run_export(args: argparse.Namespace) -> int:
     from captioner.export.nemo_export import export_model
 
     spec = export_model(Path(args.nemo), Path(args.out_dir), lookaheads_ms=args.lookahead_ms,
-                        decoders=args.decoder, verify=not args.no_verify, share=not args.separate_weights)
+                        decoders=args.decoder, verify=not args.no_verify, share=not args.separate_weights,
+                        weights=args.weights)
     print(f"Exported {spec.name} to {args.out_dir}: decoders {', '.join(spec.decoders())}, lookaheads "
-          f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}.")
+          f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}, {args.weights} weights.")
     return 0
 
 

@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--separate-weights", action="store_true",
                         help="keep every graph self-contained instead of sharing one weights.bin (a folder "
                              "about twice the number of lookaheads larger)")
+    export.add_argument("--weights", choices=("float32", "float16"), default="float32",
+                        help="float16: round the weights to float16 and store them so, for a folder half the "
+                             "size; computed in float32, verified against the rounded model (tokens may differ "
+                             "slightly from float32)")
 
     quantize = commands.add_parser(
         "quantize", help="write a copy with int8 encoder MatMul weights (faster on CPU; tokens may differ)")

@@ -29,6 +29,7 @@ from captioner.export.compact import (
     max_step_window,
     share_weights,
     shorten_value_names,
+    store_half_exact,
     trim_position_tables,
 )
 from captioner.export.deps import require_onnx as _require_onnx
@@ -46,6 +47,8 @@ ENCODER_OUTPUTS = (
 )
 DECODER_JOINT_INPUTS = ("encoder_outputs", "targets", "target_length", "input_states_1", "input_states_2")
 DECODER_JOINT_OUTPUTS = ("outputs", "prednet_lengths", "output_states_1", "output_states_2")
+WEIGHT_PRECISIONS = ("float32", "float16")
+HALF_WEIGHTS_SCHEME = "float16-weights"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -206,6 +209,42 @@ def _compact_encoder(path: Path, max_window: int) -> None:
     onnx.save(model, str(path))
 
 
+def _round_parameters_to_half(model: Any) -> dict[str, Any]:
+    """Round every float32 parameter of ``model`` to the nearest float16 value, in place; returns the originals.
+
+    The export then traces, verifies and stores the rounded model, so the ONNX graphs match it exactly
+    and :func:`store_half_exact` can keep its weights in 2 bytes each. Buffers (normalisation statistics)
+    stay float32: they are small, and the exporter folds them into other constants anyway.
+    """
+    import torch
+
+    originals = {}
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.dtype == torch.float32:
+                originals[name] = param.detach().clone()
+                param.copy_(param.half().float())
+    return originals
+
+
+def _restore_parameters(model: Any, originals: dict[str, Any]) -> None:
+    import torch
+
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name in originals:
+                param.copy_(originals[name])
+
+
+def _store_half(path: Path) -> None:
+    """Keep the float16-exact float32 tensors of the graph at ``path`` in float16 (exact; verified next)."""
+    onnx, _ = _require_onnx()
+    model = onnx.load(str(path))
+    store_half_exact(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def graph_io(path: Path) -> dict[str, list[tuple[str, str, list[Any]]]]:
     """``{"inputs": [(name, dtype, shape)], "outputs": [...]}`` as onnxruntime sees the graph."""
     _, ort = _require_onnx()
@@ -355,6 +394,7 @@ def export_model(
     name: str | None = None,
     share: bool = True,
     compact: bool = True,
+    weights: str = "float32",
 ) -> ModelSpec:
     """Export ``model_or_nemo_path`` (a ``.nemo`` path or an in-memory hybrid model) to ``out_dir``.
 
@@ -365,9 +405,15 @@ def export_model(
     :func:`share_weights`); without it every graph is self-contained. With ``compact`` (the default) NeMo's
     position table is cut to the rows a step reads and tensor names are shortened (exact; see
     :mod:`captioner.export.compact`); without it the graphs are exactly as torch exported them.
+    ``weights="float16"`` rounds the model's parameters to float16 before exporting (restored afterwards)
+    and stores them in 2 bytes each: a folder about half the size, verified against the rounded model,
+    whose tokens may differ slightly from the float32 model's; the manifest says so.
     """
     if decoders not in ("rnnt", "ctc", "both"):
         raise ExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
+    if weights not in WEIGHT_PRECISIONS:
+        raise ExportError(f"--weights must be {' or '.join(WEIGHT_PRECISIONS)}, not {weights!r}.")
+    half = weights == "float16"
     _, nemo = require_nemo()
     _require_onnx()
     _require_empty(Path(out_dir))
@@ -384,6 +430,7 @@ def export_model(
         "cache": getattr(enc, "export_cache_support", False),
         "cur_decoder": getattr(model, "cur_decoder", None),
     }
+    originals = _round_parameters_to_half(model) if half else {}
     try:
         model.set_export_config({"cache_support": True})
         atts = _select_lookaheads(model, lookaheads_ms)
@@ -419,6 +466,8 @@ def export_model(
                     _compact_encoder(path, max_step_window(lookahead.last_channel_cache_size,
                                                            max(lookahead.chunk_frames),
                                                            lookahead.pre_encode_cache_size, sub))
+                if half:
+                    _store_half(path)
                 io = graph_io(path)
                 _check_names(path, io, ENCODER_INPUTS, ENCODER_OUTPUTS)
                 _verify_encoder_graph(model, att, path, first_chunk=first)
@@ -429,6 +478,8 @@ def export_model(
             path = out_dir / "decoder_joint.onnx"
             _export_decoder_joint(model, path)
             _dedupe_initializers(path)
+            if half:
+                _store_half(path)
             _check_names(path, graph_io(path), DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS)
             greedy = model.cfg.get("decoding", {}).get("greedy", {}) or {}
             max_sym = greedy.get("max_symbols", None) or greedy.get("max_symbols_per_step", None) or 10
@@ -442,6 +493,8 @@ def export_model(
             path = out_dir / "ctc_head.onnx"
             _export_ctc_head(model, path)
             _dedupe_initializers(path)
+            if half:
+                _store_half(path)
             _check_names(path, graph_io(path), ("encoder_output",), ("logprobs",))
             ctc_spec = CtcSpec(head_file="ctc_head.onnx")
 
@@ -474,12 +527,14 @@ def export_model(
             nemo_version=str(nemo.__version__),
             source=source,
             weights_file=weights_file,
+            quantization=HALF_WEIGHTS_SCHEME if half else None,
         )
         write_manifest(spec, out_dir)
         if verify:
             verify_export(model, out_dir, spec)
         return spec
     finally:
+        _restore_parameters(model, originals)
         enc.set_default_att_context_size(saved["att"])
         enc.export_cache_support = saved["cache"]
         enc.setup_streaming_params()
