@@ -66,7 +66,7 @@ fi
 deb=$(python3 packaging/linux/make_deb.py "$dist/captioner" "$dist" --version "$version")
 figures=(--bundle "$dist/captioner" --deb "$deb" --json "$dist/figures.json")
 if [ ! -f models/captioner-demo-en/captioner-model.json ]; then
-  # No default model to bundle yet: time the start-up on the small test model (a real one loads for longer).
+  # A checkout without the demo model: time the start-up on the small test model (a real one loads for longer).
   echo "build: no default model in models/ to bundle; the start-up is timed on tests/fixtures/models/tiny-a"
   figures+=(--model tests/fixtures/models/tiny-a)
 fi

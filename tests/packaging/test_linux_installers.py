@@ -27,7 +27,7 @@ ALLOWED_STDERR = {
 }
 SPEECH = ROOT / "tests" / "fixtures" / "audio" / "speech_8s.wav"
 DEFAULT_MODEL = ROOT / "models" / "captioner-demo-en"
-# No default model is shipped until one meets its accuracy goals: then the installed app is given a test model.
+# The installed app runs on its bundled demo model; a checkout without one gives it the test model instead.
 BUNDLES_A_MODEL = (DEFAULT_MODEL / "captioner-model.json").is_file()
 TEST_MODEL = ROOT / "tests" / "fixtures" / "models" / "tiny-a"
 MODEL_ARGS = () if BUNDLES_A_MODEL else ("--model", str(TEST_MODEL))
