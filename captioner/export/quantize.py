@@ -39,7 +39,8 @@ def quantize_folder(source: Path, target: Path) -> ModelSpec:
             f"{source} is a hand-made NeMo export; quantize a folder written by `captioner export` instead."
         )
     if spec.quantization:
-        raise CaptionerError(f"{source} is already quantized ({spec.quantization}).")
+        raise CaptionerError(f"{source} is already quantized ({spec.quantization}): quantize a float32 export "
+                             "instead (`captioner export` without `--weights float16`).")
     if target.resolve() == source.resolve():
         raise CaptionerError("Write the quantized model to a new folder; the float32 one stays as the reference.")
     if target.exists() and any(target.iterdir()):
