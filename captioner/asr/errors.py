@@ -20,6 +20,14 @@ class ModelFolderError(CaptionerError):
         super().__init__(f"{problem} {fix}")
 
 
+class NemoArchiveError(ModelFolderError):
+    """A ``.nemo`` archive, or the checkpoint inside it, that cannot be read safely.
+
+    Raised instead of tar, zip or pickle errors, so a damaged or hostile file always ends in one
+    message that says what is wrong and what to do.
+    """
+
+
 CACHELESS_EXPORT_FIX = (
     "This graph was exported without cache support, so it would process every chunk with no context "
     "and caption garbage (such as a repeated \"sh\"). Re-export it with caching turned on: "

@@ -1,14 +1,13 @@
 """Reading a NeMo model's configuration and tokenizer without NeMo.
 
 A ``.nemo`` file is a tar archive holding ``model_config.yaml``, the tokenizer and pickled torch
-weights. We read the two small members straight out of the archive and never touch (let alone
-unpickle) the weights.
+weights. :mod:`captioner.asr.nemo_archive` reads the two small members after checking the whole
+archive; the weights are not touched here.
 """
 
 from __future__ import annotations
 
 import re
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -21,46 +20,31 @@ CONFIG_NAME = "model_config.yaml"
 
 
 def read_nemo_archive(path: Path) -> tuple[dict[str, Any], bytes]:
-    """``(config, tokenizer_model_bytes)`` from a ``.nemo`` archive."""
-    config_text: bytes | None = None
-    tokenizer: bytes | None = None
-    try:
-        with tarfile.open(path, "r:*") as archive:
-            for member in archive:
-                if not member.isfile():
-                    continue
-                base = Path(member.name).name
-                if base == CONFIG_NAME:
-                    config_text = _read_member(archive, member)
-                elif base.endswith("tokenizer.model"):
-                    tokenizer = _read_member(archive, member)
-                if config_text is not None and tokenizer is not None:
-                    break
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ModelFolderError(
-            f"{path} is not a readable .nemo archive ({exc}).",
-            "Download or save the .nemo file again; it should be a tar archive with model_config.yaml inside.",
-        ) from exc
-    if config_text is None:
-        raise ModelFolderError(f"{path} holds no {CONFIG_NAME}.", "Use the original .nemo file the graphs came from.")
-    if tokenizer is None:
-        raise ModelFolderError(
-            f"{path} holds no SentencePiece tokenizer (*tokenizer.model).",
-            "Captioner needs a BPE (SentencePiece) model such as stt_en_fastconformer_hybrid_large_streaming_multi.",
-        )
-    return parse_config(config_text, path), tokenizer
+    """``(config, tokenizer_model_bytes)`` from a ``.nemo`` archive, read with the archive's safety checks."""
+    from captioner.asr.nemo_archive import NemoArchive  # it parses its config with this module
+
+    with NemoArchive(path) as archive:
+        return archive.config(), archive.tokenizer()
 
 
-def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
-    handle = archive.extractfile(member)
-    if handle is None:
-        raise tarfile.TarError(f"cannot read {member.name}")
-    return handle.read()
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: NeMo never writes them, and nested aliases can expand exponentially."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed in a model config",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+MAX_CONFIG_NODES = 200_000
+"""More values than any real model config holds once ``${...}`` references are expanded (NeMo's: ~2,000)."""
 
 
 def parse_config(text: bytes | str, origin: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ModelFolderError(f"{origin} has an unreadable {CONFIG_NAME} ({exc}).",
                                "Take the configuration from the original .nemo file.") from exc
@@ -68,19 +52,37 @@ def parse_config(text: bytes | str, origin: Path) -> dict[str, Any]:
         raise ModelFolderError(f"{origin}: {CONFIG_NAME} is not a mapping.", "Take it from the original .nemo file.")
     if "model" in data and isinstance(data["model"], dict) and "encoder" not in data:
         data = data["model"]
-    resolved: dict[str, Any] = _resolve_interpolations(data, data)
+    budget = [MAX_CONFIG_NODES]
+    try:
+        resolved: dict[str, Any] = _resolve_interpolations(data, data, budget, 0)
+    except RecursionError as exc:
+        raise ModelFolderError(f"{origin}: {CONFIG_NAME} refers to itself in a loop.",
+                               "Take the configuration from the original .nemo file.") from exc
+    if budget[0] < 0:
+        raise ModelFolderError(f"{origin}: {CONFIG_NAME} expands to more than {MAX_CONFIG_NODES:,} values, far "
+                               "more than a model configuration holds.", "Take the configuration from the "
+                               "original .nemo file.")
     return resolved
 
 
 _INTERP = re.compile(r"^\$\{([A-Za-z0-9_.]+)\}$")
 
 
-def _resolve_interpolations(node: Any, root: dict[str, Any]) -> Any:
-    """Resolve OmegaConf ``${a.b}`` references (absolute, with or without a leading ``model.``)."""
+def _resolve_interpolations(node: Any, root: dict[str, Any], budget: list[int], depth: int) -> Any:
+    """Resolve OmegaConf ``${a.b}`` references (absolute, with or without a leading ``model.``).
+
+    ``budget[0]`` counts down the values produced; once below zero the rest is left unresolved (the caller
+    refuses the config), so references that multiply each other cannot exhaust memory.
+    """
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 64:
+        if depth > 64:
+            raise RecursionError("interpolation chain too deep")
+        return None
     if isinstance(node, dict):
-        return {k: _resolve_interpolations(v, root) for k, v in node.items()}
+        return {k: _resolve_interpolations(v, root, budget, depth + 1) for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolve_interpolations(v, root) for v in node]
+        return [_resolve_interpolations(v, root, budget, depth + 1) for v in node]
     if isinstance(node, str) and (match := _INTERP.match(node)):
         keys = match.group(1).split(".")
         if keys[0] == "model":
@@ -90,7 +92,7 @@ def _resolve_interpolations(node: Any, root: dict[str, Any]) -> Any:
             if not isinstance(value, dict) or key not in value:
                 return node
             value = value[key]
-        return _resolve_interpolations(value, root)
+        return _resolve_interpolations(value, root, budget, depth + 1)
     return node
 
 
