@@ -10,6 +10,26 @@ from captioner.asr.manifest import MANIFEST_NAME
 
 DEFAULT_MODEL_NAME = "captioner-demo-en"
 MODEL_ENV = "CAPTIONER_MODEL"
+APP_NAME = "Captioner"
+
+
+def user_data_dir() -> Path:
+    """The user's data folder: where Qt's ``AppDataLocation`` is for organisation and application "Captioner".
+
+    Computed without Qt so the command line and the app agree on it (the app sets both names).
+    """
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / APP_NAME / APP_NAME
+
+
+def user_models_dir() -> Path:
+    """Where downloaded and imported models live: ``<user data>/models``, one folder per model."""
+    return user_data_dir() / "models"
 
 
 def bundled_models_dirs() -> list[Path]:
@@ -20,6 +40,12 @@ def bundled_models_dirs() -> list[Path]:
         candidates.append(Path(bundle) / "models")
     candidates.append(Path(__file__).resolve().parent.parent / "models")
     return candidates
+
+
+def is_bundled_demo(path: Path) -> bool:
+    """Whether ``path`` is the demo model that ships with Captioner (not a model the user chose)."""
+    resolved = path.expanduser().resolve()
+    return any(resolved == (models / DEFAULT_MODEL_NAME).resolve() for models in bundled_models_dirs())
 
 
 def default_model_dir() -> Path | None:

@@ -25,7 +25,7 @@ import pytest
 
 from captioner.asr.errors import NemoArchiveError
 from captioner.asr.nemo_archive import NemoArchive
-from captioner.nemo_import.checkpoint import load_torch_zip, read_state_dict
+from captioner.asr.torch_checkpoint import load_torch_zip, read_state_dict
 from tests.conftest import FIXTURES
 from tests.test_nemo_archive import TINY_A, make_nemo, write_tar
 
@@ -530,3 +530,13 @@ def test_archive_without_weights(tmp_path: Path) -> None:
 def test_missing_checkpoint_file(tmp_path: Path) -> None:
     with pytest.raises(NemoArchiveError, match="cannot be opened"):
         load_torch_zip(tmp_path / "absent.ckpt")
+
+
+def test_only_the_named_tensors_are_read() -> None:
+    from captioner.asr.nemo_archive import NemoArchive
+
+    with NemoArchive(FIXTURES / "seed" / "tiny-a" / "tiny-a.nemo") as archive:
+        everything = read_state_dict(archive)
+        some = read_state_dict(archive, only={"joint.enc.bias", "encoder.pre_encode.out.weight", "not.there"})
+    assert sorted(some) == ["encoder.pre_encode.out.weight", "joint.enc.bias"]
+    assert all(np.array_equal(some[k], everything[k]) for k in some)

@@ -1,8 +1,10 @@
 """Token identity with NeMo's own cache-aware streaming (``conformer_stream_step``) in every recorded case.
 
-The references were produced by NeMo 3.0 on tiny random-weight hybrid models (tools/make_fixtures.py):
-two architectures, every lookahead, modes A and B, RNNT and CTC, speech, silence, a 60 ms clip and
-noise. Token ids AND their encoder-frame indices must match.
+The references were produced by NeMo 3.0 on tiny random-weight models (tools/make_fixtures.py): two hybrid
+RNNT + CTC architectures, an RNNT-only 128-mel model and a language-prompt model (three locales); every
+lookahead, modes A and B, RNNT and CTC, speech, silence, a 60 ms clip and noise. These are the
+``captioner export`` folders; ``test_nemo_import.py`` replays the same cases on imported folders. Token ids
+AND their encoder-frame indices must match.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ def folder(model: str, layout: str = "model_dir") -> ModelFolder:
 
 
 @cache
-def recognizer(model: str, lookahead_ms: int, mode: str, decoder: str) -> StreamingRecognizer:
-    return StreamingRecognizer(folder(model), decoder=decoder, lookahead_ms=lookahead_ms, mode=mode, provider="cpu")
+def recognizer(model: str, lookahead_ms: int, mode: str, decoder: str, language: str | None = None
+               ) -> StreamingRecognizer:
+    return StreamingRecognizer(folder(model), decoder=decoder, lookahead_ms=lookahead_ms, mode=mode, provider="cpu",
+                               language=language)
 
 
 def test_reference_covers_the_matrix() -> None:
@@ -42,7 +46,7 @@ def test_reference_covers_the_matrix() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_tokens_identical_to_nemo(case: dict[str, Any]) -> None:
     ref = reference(case["npz"])
-    rec = recognizer(case["model"], case["lookahead_ms"], case["mode"], case["decoder"])
+    rec = recognizer(case["model"], case["lookahead_ms"], case["mode"], case["decoder"], case.get("locale"))
     rec.reset()
     tokens = transcribe_samples(rec, clip(case["clip"]), block=1000)
     assert [t.id for t in tokens] == ref[case["ids_key"]].tolist()

@@ -24,3 +24,12 @@ def test_word_errors(ref: str, hyp: str, errors: int) -> None:
 def test_wer_and_normalize() -> None:
     assert normalize("It's 5 O'Clock, Anna!") == ["it's", "5", "o'clock", "anna"]
     assert wer("one two three four", "one two tree four") == pytest.approx(0.25)
+
+
+def test_case_punctuation_and_tags_do_not_count() -> None:
+    from captioner.asr.wer import normalize, word_errors
+
+    assert word_errors("good morning everyone can you hear me", "Good morning, everyone. Can you hear me?") == 0
+    assert normalize("<en-US> Straße, CAFÉ-au-lait… it's") == ["strasse", "café", "au", "lait", "it's"]
+    assert word_errors("the budget report", "The budget, report!") == 0
+    assert word_errors("the budget report", "The budget reports") == 1

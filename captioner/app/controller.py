@@ -30,6 +30,7 @@ from captioner.asr.segmenter import Segment
 from captioner.audio.capture import AudioInput, DeviceCapture
 from captioner.audio.devices import SourceInfo, find_source, list_sources, rescan_portaudio
 from captioner.audio.file_feeder import FileFeeder
+from captioner.paths import is_bundled_demo
 
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
 SHUTDOWN_WAIT_MS = 5000
@@ -85,6 +86,8 @@ class CaptionerController(QObject):
         w.stopRequested.connect(self.stop)
         w.sourceChosen.connect(self.choose_source)
         w.settingsRequested.connect(self.open_settings)
+        w.realModelsRequested.connect(self.open_models_page)
+        w.demoNoticeDismissed.connect(self.dismiss_demo_notice)
         w.exportRequested.connect(self.export)
         w.overlayToggled.connect(self.set_overlay_visible)
         w.closeRequested.connect(self._window_close)
@@ -135,7 +138,9 @@ class CaptionerController(QObject):
     # -- model -------------------------------------------------------------------------------------
     def model_request(self) -> ModelRequest | None:
         s = self.settings
-        return ModelRequest(s.model_dir, s.decoder, s.lookahead_ms, s.provider) if s.model_dir else None
+        if not s.model_dir:
+            return None
+        return ModelRequest(s.model_dir, s.decoder, s.lookahead_ms, s.provider, s.language)
 
     def reload_model(self) -> None:
         req = self.model_request()
@@ -148,6 +153,17 @@ class CaptionerController(QObject):
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model_info = info
         self.window.set_model(info)
+        self.window.show_demo_notice(is_bundled_demo(Path(info.path)) and not self.settings.demo_notice_dismissed)
+
+    def open_models_page(self) -> SettingsDialog:
+        dialog = self.open_settings()
+        dialog.tabs.setCurrentWidget(dialog.models_page)
+        return dialog
+
+    def dismiss_demo_notice(self) -> None:
+        self.settings.demo_notice_dismissed = True
+        self._save()
+        self.window.show_demo_notice(False)
 
     def _on_model_failed(self, message: str) -> None:
         self.window.set_model(self.model_info)
@@ -316,8 +332,8 @@ class CaptionerController(QObject):
 
     def apply_settings(self, new: AppSettings) -> None:
         old = self.settings
-        model_changed = (new.model_dir, new.decoder, new.lookahead_ms, new.provider) != (
-            old.model_dir, old.decoder, old.lookahead_ms, old.provider)
+        model_changed = (new.model_dir, new.decoder, new.lookahead_ms, new.provider, new.language) != (
+            old.model_dir, old.decoder, old.lookahead_ms, old.provider, old.language)
         source_changed = new.source_key != old.source_key
         self.settings = dataclasses.replace(new, overlay_geometry=old.overlay_geometry,
                                             overlay_visible=old.overlay_visible)

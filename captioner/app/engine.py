@@ -20,6 +20,8 @@ class ModelRequest:
     decoder: str = "rnnt"
     lookahead_ms: int | None = None
     provider: str = "auto"
+    language: str = ""
+    """For language-prompt models; "" or a locale the model lacks: the model's default."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,13 @@ class ModelInfo:
     decoders: tuple[str, ...]
     provider: str
     load_s: float = 0.0
+    language: str | None = None
+    languages: tuple[str, ...] = ()
 
     def summary(self) -> str:
         provider = self.provider.removesuffix("ExecutionProvider")
-        return f"{self.name} · {self.lookahead_ms} ms lookahead · {self.decoder.upper()} · {provider}"
+        language = f" · {self.language}" if self.language else ""
+        return f"{self.name}{language} · {self.lookahead_ms} ms lookahead · {self.decoder.upper()} · {provider}"
 
 
 LIVE_LOOKAHEAD_MS = 480
@@ -67,7 +72,10 @@ def load_recognizer(req: ModelRequest) -> tuple[StreamingRecognizer, ModelInfo]:
     decoder = req.decoder if req.decoder in decoders else decoders[0]
     lookaheads = spec.lookaheads_ms()
     lookahead = req.lookahead_ms if req.lookahead_ms in lookaheads else live_default_lookahead(lookaheads)
-    rec = StreamingRecognizer(folder, decoder=decoder, lookahead_ms=lookahead, provider=req.provider)
+    languages = tuple(sorted(spec.prompt.dictionary)) if spec.prompt else ()
+    language = req.language if req.language in languages else None
+    rec = StreamingRecognizer(folder, decoder=decoder, lookahead_ms=lookahead, provider=req.provider,
+                              language=language)
     info = ModelInfo(spec.name, str(folder.path), decoder, lookahead, tuple(lookaheads),
-                     tuple(decoders), rec.provider, time.perf_counter() - started)
+                     tuple(decoders), rec.provider, time.perf_counter() - started, rec.language, languages)
     return rec, info

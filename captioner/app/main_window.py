@@ -50,6 +50,8 @@ class MainWindow(QMainWindow):
     exportRequested = Signal(str)
     overlayToggled = Signal(bool)
     closeRequested = Signal()
+    realModelsRequested = Signal()
+    demoNoticeDismissed = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self._banner_timer = timer(self, 10_000, self.banner.hide)
         outer.addWidget(self.banner)
+        outer.addWidget(self._demo_notice(central))
         self.transcript = TranscriptView(central)
         outer.addWidget(self.transcript, 1)
         self.setCentralWidget(central)
@@ -151,6 +154,33 @@ class MainWindow(QMainWindow):
         grid.addLayout(row2)
         self._set_model_dot("#94a3b8")
         return card
+
+    def _demo_notice(self, parent: QWidget) -> QFrame:
+        """Shown while the bundled demo model is active: what it is for, and the way to a real model."""
+        self.demo_notice = QFrame(parent)
+        self.demo_notice.setObjectName("DemoNotice")
+        self.demo_notice.setStyleSheet("QFrame#DemoNotice { background: #eff6ff; border: 1px solid #93c5fd; "
+                                       "border-radius: 8px; } QFrame#DemoNotice QLabel { color: #1e3a8a; }")
+        row = QHBoxLayout(self.demo_notice)
+        row.setContentsMargins(10, 8, 10, 8)
+        self.demo_text = QLabel(
+            "This is the small demo model that comes with Captioner: it understands clear, synthetic-sounding "
+            "English and little else. For real meetings, download one of NVIDIA's models (free, two clicks).",
+            self.demo_notice)
+        self.demo_text.setWordWrap(True)
+        row.addWidget(self.demo_text, 1)
+        self.real_models_btn = QPushButton("Get a real model…", self.demo_notice)
+        self.real_models_btn.clicked.connect(lambda: self.realModelsRequested.emit())
+        self.dismiss_demo_btn = QPushButton("Don't show again", self.demo_notice)
+        self.dismiss_demo_btn.setAccessibleName("Don't show the demo model notice again")
+        self.dismiss_demo_btn.clicked.connect(lambda: self.demoNoticeDismissed.emit())
+        row.addWidget(self.real_models_btn)
+        row.addWidget(self.dismiss_demo_btn)
+        self.demo_notice.hide()
+        return self.demo_notice
+
+    def show_demo_notice(self, visible: bool) -> None:
+        self.demo_notice.setVisible(visible)
 
     def _status_bar(self) -> None:
         bar = self.statusBar()

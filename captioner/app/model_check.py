@@ -56,5 +56,8 @@ class _Job(QRunnable):
         except Exception as exc:  # inspect reports problems itself; this is a last resort
             report = InspectReport(Path(self._path), False,
                                    f"{self._path} could not be checked: {type(exc).__name__}: {exc}")
-        self._relay.done.emit(self._path, report)
-        self._relay.deleteLater()  # in the GUI thread, after the queued answer
+        try:
+            self._relay.done.emit(self._path, report)
+            self._relay.deleteLater()  # in the GUI thread, after the queued answer
+        except RuntimeError:
+            pass  # the application is shutting down and took the relay with it: nobody waits for this answer

@@ -40,12 +40,14 @@ class AppSettings:
     lookahead_ms: int | None = None  # None: the app's live default, the closest to 480 ms
     decoder: str = "rnnt"
     provider: str = "auto"
+    language: str = ""  # for language-prompt models; "": the model's own default (automatic when it has one)
     source_key: str = "default"
     overlay: OverlayStyle = field(default_factory=OverlayStyle)
     overlay_visible: bool = True
     overlay_geometry: tuple[int, int, int, int] | None = None  # x, y, w, h
     window_geometry: bytes = b""
     autosave: bool = True
+    demo_notice_dismissed: bool = False
 
 
 def _read(qs: QSettings, key: str, default: Any) -> Any:
@@ -76,8 +78,10 @@ def load_settings(qs: QSettings) -> AppSettings:
     s.decoder = decoder if decoder in DECODERS else "rnnt"
     provider = _read(qs, "model/provider", s.provider)
     s.provider = provider if provider in PROVIDERS else "auto"
+    s.language = _read(qs, "model/language", s.language)
     s.source_key = _read(qs, "audio/source", s.source_key)
     s.autosave = _read(qs, "transcript/autosave", s.autosave)
+    s.demo_notice_dismissed = _read(qs, "ui/demo_notice_dismissed", s.demo_notice_dismissed)
     s.overlay_visible = _read(qs, "overlay/visible", s.overlay_visible)
     geom = _read(qs, "overlay/geometry", "")
     parts = [p for p in geom.split(",") if p.strip()]
@@ -105,8 +109,10 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     qs.setValue("model/lookahead_ms", -1 if s.lookahead_ms is None else s.lookahead_ms)
     qs.setValue("model/decoder", s.decoder)
     qs.setValue("model/provider", s.provider)
+    qs.setValue("model/language", s.language)
     qs.setValue("audio/source", s.source_key)
     qs.setValue("transcript/autosave", s.autosave)
+    qs.setValue("ui/demo_notice_dismissed", s.demo_notice_dismissed)
     qs.setValue("overlay/visible", s.overlay_visible)
     qs.setValue("overlay/geometry", ",".join(map(str, s.overlay_geometry)) if s.overlay_geometry else "")
     qs.setValue("window/geometry", QByteArray(s.window_geometry))

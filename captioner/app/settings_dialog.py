@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -38,11 +40,14 @@ from PySide6.QtWidgets import (
 
 from captioner.app.engine import ModelInfo, live_default_lookahead
 from captioner.app.model_check import ModelChecker
+from captioner.app.model_import import NemoImportJob, free_folder_name
+from captioner.app.models_page import ModelsPage
 from captioner.app.platform_notes import overlay_limitations
 from captioner.app.qt_util import timer
 from captioner.app.settings import AppSettings, OverlayStyle
 from captioner.asr.inspect import InspectReport
 from captioner.audio.devices import SourceInfo
+from captioner.paths import user_models_dir
 
 PROVIDER_LABELS = {"auto": "Automatic (CUDA when available)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
 
@@ -92,10 +97,19 @@ class SettingsDialog(QDialog):
         self._checked_path: str | None = None
         self._checker = ModelChecker(self)
         self._checker.checked.connect(self._on_checked)
+        self.importer = NemoImportJob(self)
+        self.importer.progress.connect(self._import_progress)
+        self.importer.succeeded.connect(self._import_succeeded)
+        self.importer.failed.connect(self._import_failed)
+        self.importer.cancelled.connect(self._import_cancelled)
         self._debounce = timer(self, 350, self._check_now)
 
         tabs = QTabWidget(self)
         tabs.addTab(self._model_tab(), "Model")
+        active = self._settings.model_dir or (self._model.path if self._model else "")
+        self.models_page = ModelsPage(active, parent=self)
+        self.models_page.useRequested.connect(self._use_model_folder)
+        tabs.addTab(self.models_page, "Models")
         tabs.addTab(self._audio_tab(sources), "Audio")
         tabs.addTab(self._overlay_tab(), "Overlay")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -118,10 +132,31 @@ class SettingsDialog(QDialog):
         self.folder.textChanged.connect(self._folder_edited)
         browse = QPushButton("Browse…", w)
         browse.clicked.connect(self._browse)
+        self.import_button = QPushButton("Import a .nemo file…", w)
+        self.import_button.setToolTip("Convert a NeMo checkpoint (such as NVIDIA's streaming FastConformer or "
+                                      "Nemotron Speech models) into a model folder; no NeMo or PyTorch needed.")
+        self.import_button.clicked.connect(self._choose_nemo)
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
+        row.addWidget(self.import_button)
         form.addRow("Model folder", row)
+
+        self.import_status = QLabel(w)
+        self.import_status.setWordWrap(True)
+        self.import_bar = QProgressBar(w)
+        self.import_bar.setAccessibleName("Import progress")
+        self.import_cancel = QPushButton("Cancel import", w)
+        self.import_cancel.clicked.connect(self.importer.cancel)
+        self.import_row = QWidget(w)
+        import_layout = QHBoxLayout(self.import_row)
+        import_layout.setContentsMargins(0, 0, 0, 0)
+        import_layout.addWidget(self.import_bar, 1)
+        import_layout.addWidget(self.import_cancel)
+        form.addRow("", self.import_status)
+        form.addRow("", self.import_row)
+        self.import_status.hide()
+        self.import_row.hide()
 
         self.verdict = QLabel(w)
         self.verdict.setObjectName("ModelVerdict")
@@ -147,6 +182,11 @@ class SettingsDialog(QDialog):
         self.decoder.addItem("CTC (faster)", "ctc")
         self.decoder.setCurrentIndex(max(0, self.decoder.findData(self._settings.decoder)))
         form.addRow("Decoder", self.decoder)
+        self.language = QComboBox(w)
+        self.language.setToolTip("The language this multilingual model transcribes; automatic lets it detect "
+                                 "the language itself.")
+        self.language_label = QLabel("Language", w)
+        form.addRow(self.language_label, self.language)
         self.provider = QComboBox(w)
         for key, label in PROVIDER_LABELS.items():
             self.provider.addItem(label, key)
@@ -158,7 +198,64 @@ class SettingsDialog(QDialog):
         form.addRow("", self.active_provider)
         self._fill_model_choices(self._model.lookaheads_ms if self._model else (),
                                  self._model.decoders if self._model else ())
+        self._fill_languages(self._model.languages if self._model else (),
+                             self._model.language if self._model else None)
         return w
+
+    def _fill_languages(self, languages: tuple[str, ...], default: str | None) -> None:
+        wanted = self.language.currentData() if self.language.count() else self._settings.language
+        self.language.clear()
+        for locale in languages:
+            self.language.addItem(locale + ("  (default)" if locale == default else ""), locale)
+        index = self.language.findData(wanted)
+        self.language.setCurrentIndex(index if index >= 0 else max(0, self.language.findData(default)))
+        self.language.setVisible(bool(languages))
+        self.language_label.setVisible(bool(languages))
+
+    def _use_model_folder(self, folder: str) -> None:
+        """From the Models page: check this folder on the Model tab; OK then makes it the active model."""
+        if folder:
+            self.folder.setText(folder)
+            self.tabs.setCurrentIndex(0)
+
+    # -- importing a .nemo ---------------------------------------------------------------------------
+    def _choose_nemo(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Import a NeMo model", "", "NeMo models (*.nemo)")
+        if chosen:
+            self.start_import(Path(chosen))
+
+    def start_import(self, source: Path, target_parent: Path | None = None) -> Path:
+        """Import ``source`` into a new folder under the app's models folder; returns that folder."""
+        parent = target_parent or user_models_dir()
+        target = free_folder_name(parent, source.stem)
+        self.import_button.setEnabled(False)
+        self.import_bar.setRange(0, 0)
+        self.import_status.setText(f"Importing {source.name}…")
+        self.import_status.show()
+        self.import_row.show()
+        self.importer.start(source, target)
+        return target
+
+    def _import_progress(self, step: int, steps: int, stage: str) -> None:
+        self.import_bar.setRange(0, steps)
+        self.import_bar.setValue(step)
+        self.import_status.setText(f"{stage}… ({step} of {steps})")
+
+    def _import_finished(self, message: str) -> None:
+        self.import_button.setEnabled(True)
+        self.import_row.hide()
+        self.import_status.setText(message)
+
+    def _import_succeeded(self, folder: str) -> None:
+        self._import_finished(f"Imported into {folder}. Checking it now; press OK to use it.")
+        self.folder.setText(folder)
+        self.models_page.refresh()
+
+    def _import_failed(self, message: str) -> None:
+        self._import_finished(f"Import failed: {message}")
+
+    def _import_cancelled(self) -> None:
+        self._import_finished("Import cancelled; nothing was written.")
 
     def _folder_edited(self) -> None:
         if not hasattr(self, "buttons"):
@@ -192,6 +289,9 @@ class SettingsDialog(QDialog):
         self._show_verdict(report.usable, report.message)
         if report.usable and report.spec is not None:
             self._fill_model_choices(tuple(report.spec.lookaheads_ms()), tuple(report.spec.decoders()))
+            prompt = report.spec.prompt
+            self._fill_languages(tuple(sorted(prompt.dictionary)) if prompt else (),
+                                 prompt.default if prompt else None)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
 
     def _show_verdict(self, usable: bool | None, message: str) -> None:
@@ -352,6 +452,7 @@ class SettingsDialog(QDialog):
             s.lookahead_ms = None if self._original.lookahead_ms is None and at_default else chosen
             s.decoder = str(self.decoder.currentData())
             s.provider = str(self.provider.currentData())
+            s.language = str(self.language.currentData() or "") if self.language.count() else ""
         s.source_key = str(self.source.currentData() or s.source_key)
         s.autosave = self.autosave.isChecked()
         s.overlay = self.overlay_style()
@@ -363,6 +464,10 @@ class SettingsDialog(QDialog):
 
     def done(self, result: int) -> None:
         self._debounce.stop()
+        if self.importer.running:
+            self.importer.cancel()
+            self.importer.wait()
+        self.models_page.cancel_and_wait()
         super().done(result)
 
 

@@ -25,8 +25,10 @@ class CacheAwareEncoder:
     """
 
     def __init__(self, session: ort.InferenceSession, info: GraphInfo, encoder: EncoderSpec, left_context: int,
-                 first_chunk_session: ort.InferenceSession | None = None) -> None:
+                 first_chunk_session: ort.InferenceSession | None = None,
+                 extra_feeds: dict[str, npt.NDArray[np.int64]] | None = None) -> None:
         self._session = session
+        self._extra_feeds = dict(extra_feeds or {})
         self._first_session = first_chunk_session
         self._is_ctc_graph = info.kind is GraphKind.CACHE_AWARE_CTC
         main_output = "outputs" if not self._is_ctc_graph else next(
@@ -50,6 +52,7 @@ class CacheAwareEncoder:
             "cache_last_channel": self._cache_channel,
             "cache_last_time": self._cache_time,
             "cache_last_channel_len": self._cache_len,
+            **self._extra_feeds,
         })
         valid = int(lengths.reshape(-1)[0])
         if self._is_ctc_graph:

@@ -28,6 +28,7 @@ from captioner.asr.graphs import (
 )
 from captioner.asr.model_folder import ModelFolder, initial_cache_shapes, load_model_folder
 from captioner.asr.spec import ModelSpec
+from captioner.asr.tokenizer import Tokenizer
 
 WEIGHT_SCHEMES = {
     "float16-weights": "float16 (rounded at export, computed in float32)",
@@ -44,6 +45,7 @@ class InspectReport:
     spec: ModelSpec | None = None
     graphs: list[GraphInfo] = field(default_factory=list)
     graph_errors: dict[str, str] = field(default_factory=dict)
+    tokenizer_model: bytes | None = None
 
     @property
     def cache_support(self) -> bool:
@@ -73,8 +75,14 @@ class InspectReport:
         }
         if spec is not None:
             frame_ms = spec.preprocessor.frame_ms
+            cased, punctuated = Tokenizer(self.tokenizer_model).text_style() if self.tokenizer_model else (None, None)
             data.update({
                 "name": spec.name,
+                "family": spec.family.value,
+                "languages": sorted(spec.prompt.dictionary) if spec.prompt else None,
+                "default_language": spec.prompt.default if spec.prompt else None,
+                "cased": cased,
+                "punctuated": punctuated,
                 "layout": spec.layout,
                 "quantization": spec.quantization,
                 "decoders": spec.decoders(),
@@ -113,12 +121,20 @@ class InspectReport:
                 f"Features: {s.preprocessor.n_mels} mels at {s.preprocessor.sample_rate} Hz",
                 f"Weights: {WEIGHT_SCHEMES.get(s.quantization or '', s.quantization or 'float32 (as exported)')}",
                 f"Vocabulary: {s.vocab_size} tokens + blank (id {s.blank_id})",
-                f"Decoders: {', '.join(d.upper() for d in s.decoders())}",
+                f"Family: {s.family.value}; decoders {', '.join(d.upper() for d in s.decoders())}",
             ]
+            if self.tokenizer_model:
+                cased, punctuated = Tokenizer(self.tokenizer_model).text_style()
+                lines.append("Text: " + ("capitals" if cased else "lower case") + " and "
+                             + ("punctuation" if punctuated else "no punctuation"))
+            if s.prompt is not None:
+                lines.append(f"Languages: {', '.join(sorted(s.prompt.dictionary))} (default {s.prompt.default}; "
+                             "choose with --language)")
             for st, ms in zip(s.streaming, s.lookaheads_ms(), strict=True):
                 modes = "A+B" if st.first_chunk_encoder_file else "B"
                 lines.append(
-                    f"Lookahead {ms} ms: att_context {list(st.att_context_size)}, chunk {list(st.chunk_frames)} "
+                    f"Lookahead {ms} ms (chunk {round(st.chunk_frames[1] * s.preprocessor.frame_ms)} ms): "
+                    f"att_context {list(st.att_context_size)}, chunk {list(st.chunk_frames)} "
                     f"feature frames, {st.valid_out_len} encoder frames/step, modes {modes}"
                 )
         lines.append(f"Cache support: {'YES' if self.cache_support else 'NO'}")
@@ -163,7 +179,7 @@ def inspect_model_folder(path: Path | str) -> InspectReport:
     spec = folder.spec
     summary = (f"{spec.name}: {', '.join(d.upper() for d in spec.decoders())} with lookahead "
                f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}; cache-aware streaming export.")
-    return InspectReport(folder_path, True, summary, spec, graphs, errors)
+    return InspectReport(folder_path, True, summary, spec, graphs, errors, folder.tokenizer_model)
 
 
 GraphCheck = Callable[[ort.InferenceSession, GraphInfo], None]
@@ -236,6 +252,8 @@ def _check_encoder_window(session: ort.InferenceSession, info: GraphInfo, folder
             "cache_last_channel": np.zeros(channel, np.float32),
             "cache_last_time": np.zeros(time, np.float32),
             "cache_last_channel_len": np.zeros(1, np.int64),
+            **({"prompt_index": np.array([spec.prompt.index(None)], np.int64)}
+               if spec.prompt is not None and "prompt_index" in info.input_names else {}),
         })
     except Exception as exc:  # ORT's own exception types
         raise ModelFolderError(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from captioner.asr.errors import ModelFolderError
-from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, RnntSpec, StreamingSpec
+from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, PromptSpec, RnntSpec, StreamingSpec
 
 MANIFEST_NAME = "captioner-model.json"
 FORMAT_NAME = "captioner-streaming-model"
@@ -36,6 +36,7 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
             "rnnt": asdict(spec.rnnt) if spec.rnnt else None,
             "ctc": asdict(spec.ctc) if spec.ctc else None,
         },
+        **({"prompt": asdict(spec.prompt)} if spec.prompt else {}),
     }
 
 
@@ -98,12 +99,20 @@ def read_manifest(path: Path) -> ModelSpec:
             rnnt=RnntSpec(**dec["rnnt"]) if dec.get("rnnt") else None,
             ctc=CtcSpec(**dec["ctc"]) if dec.get("ctc") else None,
             layout="manifest",
+            prompt=_prompt(data.get("prompt")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFolderError(
             f"{path} is missing or mistypes a field ({type(exc).__name__}: {exc}).",
             f"Re-export the model with `captioner export MODEL.nemo {path.parent}`.",
         ) from exc
+
+
+def _prompt(value: Any) -> PromptSpec | None:
+    if value is None:
+        return None
+    dictionary = {str(k): int(v) for k, v in dict(value["dictionary"]).items()}
+    return PromptSpec(dictionary=dictionary, num_prompts=int(value["num_prompts"]), default=str(value["default"]))
 
 
 def _pair(value: Any) -> tuple[int, int]:

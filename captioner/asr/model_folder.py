@@ -38,10 +38,12 @@ from captioner.asr.nemo_config import (
     encoder_spec,
     parse_config,
     preprocessor_spec,
+    prompt_spec,
     read_nemo_archive,
     rnnt_settings,
     streaming_spec_for,
 )
+from captioner.asr.prompt_kernel import PromptKernel, read_prompt_kernel
 from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, RnntSpec, StreamingSpec
 
 EXPORT_HINT = "Export it with `captioner export MODEL.nemo OUT_DIR`."
@@ -54,6 +56,8 @@ class ModelFolder:
     path: Path
     spec: ModelSpec
     tokenizer_model: bytes
+    prompt_kernel: PromptKernel | None = None
+    """For a hand-made export of a language-prompt model: the prompt, applied outside the graphs."""
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -172,7 +176,17 @@ def _load_nemo_export_folder(folder: Path) -> ModelFolder:
         layout="nemo-export",
         notes=(f"lookahead {att} measured from {main_graph}",),
     )
-    return ModelFolder(folder, spec, tokenizer)
+    prompt = prompt_spec(config)
+    kernel = None
+    if prompt is not None:
+        if config_origin.suffix != ".nemo":
+            raise ModelFolderError(
+                f"{folder} holds a language-prompt model whose graphs lack its prompt_kernel (NeMo's export leaves "
+                "it out), and no .nemo to read it from.",
+                "Put the source .nemo beside the graphs, or import it with `captioner import MODEL.nemo OUT_DIR`.")
+        kernel = read_prompt_kernel(config_origin)
+        spec = replace(spec, prompt=replace(prompt, num_prompts=kernel.num_prompts))
+    return ModelFolder(folder, spec, tokenizer, kernel)
 
 
 def _find_config(folder: Path) -> tuple[dict[str, Any], bytes, Path]:

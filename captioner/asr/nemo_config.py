@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from captioner.asr.errors import ModelFolderError
-from captioner.asr.spec import EncoderSpec, PreprocessorSpec, StreamingSpec
+from captioner.asr.spec import EncoderSpec, PreprocessorSpec, PromptSpec, StreamingSpec
 
 CONFIG_NAME = "model_config.yaml"
 
@@ -32,7 +32,7 @@ class _NoAliasLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed in a model config",
                                               event.start_mark)
         return super().compose_node(parent, index)
@@ -44,7 +44,7 @@ MAX_CONFIG_NODES = 200_000
 
 def parse_config(text: bytes | str, origin: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_NoAliasLoader)
     except yaml.YAMLError as exc:
         raise ModelFolderError(f"{origin} has an unreadable {CONFIG_NAME} ({exc}).",
                                "Take the configuration from the original .nemo file.") from exc
@@ -94,6 +94,38 @@ def _resolve_interpolations(node: Any, root: dict[str, Any], budget: list[int], 
             value = value[key]
         return _resolve_interpolations(value, root, budget, depth + 1)
     return node
+
+
+def model_class(config: dict[str, Any]) -> str:
+    """The NeMo model class a config describes (``target`` when saved, else inferred from its sections)."""
+    target = str(config.get("target", "")).rsplit(".", 1)[-1]
+    if target:
+        return target
+    if config.get("aux_ctc"):
+        return "EncDecHybridRNNTCTCBPEModel"
+    if (config.get("model_defaults") or {}).get("prompt_dictionary") is not None:
+        return "EncDecRNNTBPEModelWithPrompt"
+    if config.get("joint"):
+        return "EncDecRNNTBPEModel"
+    return "EncDecCTCModelBPE"
+
+def prompt_spec(config: dict[str, Any]) -> PromptSpec | None:
+    """The language prompt of an ``EncDecRNNTBPEModelWithPrompt`` config; ``None`` for other models.
+
+    The automatic entry is the default when the model has one, else ``en-US``, else the first locale.
+    """
+    if model_class(config) != "EncDecRNNTBPEModelWithPrompt":
+        return None
+    defaults = config.get("model_defaults") or {}
+    dictionary = defaults.get("prompt_dictionary") or config.get("prompt_dictionary")
+    if not isinstance(dictionary, dict) or not dictionary:
+        raise ModelFolderError("This language-prompt model has no prompt_dictionary in its config.",
+                               "Use the model's original .nemo file.")
+    names = [str(k) for k in dictionary]
+    default = next((n for n in names if n.lower() == "auto"), None) or next(
+        (n for n in names if "auto" in n.lower()), None) or ("en-US" if "en-US" in names else names[0])
+    num = int(config.get("num_prompts") or defaults.get("num_prompts") or max(int(v) for v in dictionary.values()) + 1)
+    return PromptSpec({str(k): int(v) for k, v in dictionary.items()}, num, default)
 
 
 def preprocessor_spec(config: dict[str, Any]) -> PreprocessorSpec:

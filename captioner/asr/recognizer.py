@@ -60,7 +60,8 @@ class StreamingRecognizer:
     """Plain-Python streaming ASR over an exported cache-aware model; no Qt, no threads."""
 
     def __init__(self, folder: ModelFolder, *, decoder: str = "rnnt", lookahead_ms: int | None = None,
-                 mode: str | None = None, provider: str = "auto", threads: int | None = None) -> None:
+                 mode: str | None = None, provider: str = "auto", threads: int | None = None,
+                 language: str | None = None) -> None:
         spec = folder.spec
         if decoder not in DECODERS:
             raise CaptionerError(f"Unknown decoder {decoder!r}; choose rnnt or ctc.")
@@ -97,8 +98,20 @@ class StreamingRecognizer:
             first_session, first_info = self._open(folder, first_file, provider, threads)
             require_signature(first_info, ENCODER_INPUTS, ENCODER_OUTPUTS, "cache-aware first-chunk encoder")
         self.provider = active_provider(session)
+        self.language = self._language(folder, language)
+        extra: dict[str, npt.NDArray[np.int64]] = {}
+        self._prompt_kernel = None
+        if spec.prompt is not None:
+            index = spec.prompt.index(self.language)
+            if "prompt_index" in info.input_names:
+                extra["prompt_index"] = np.array([index], np.int64)
+            elif folder.prompt_kernel is not None:
+                self._prompt_kernel, self._prompt_index = folder.prompt_kernel, index
+            else:
+                raise ModelFolderError(f"{folder.path} describes a language-prompt model but {encoder_file} has no "
+                                       "prompt_index input.", "Import the model again with `captioner import`.")
         self._encoder = CacheAwareEncoder(session, info, spec.encoder, self.streaming.last_channel_cache_size,
-                                          first_session)
+                                          first_session, extra)
 
         self._ctc_head: ort.InferenceSession | None = None
         self._rnnt: RnntGreedyDecoder | None = None
@@ -124,6 +137,21 @@ class StreamingRecognizer:
         self.step_seconds: deque[float] = deque(maxlen=4096)
         """Compute time of recent encoder+decoder steps (bounded), for stats and benchmarks."""
         self.reset()
+
+    @staticmethod
+    def _language(folder: ModelFolder, language: str | None) -> str | None:
+        """The locale the prompt is set to: the chosen one, else the model's default; ``None`` without a prompt."""
+        prompt = folder.spec.prompt
+        if prompt is None:
+            if language is not None:
+                raise CaptionerError(f"The model in {folder.path} has no language setting; it transcribes the "
+                                     "language it was trained on. Leave the language unset.")
+            return None
+        chosen = prompt.default if language is None else language
+        if chosen not in prompt.dictionary:
+            raise CaptionerError(f"The model in {folder.path} has no language {chosen!r}; it knows "
+                                 f"{', '.join(sorted(prompt.dictionary))}.")
+        return chosen
 
     @staticmethod
     def _open(folder: ModelFolder, name: str, provider: str, threads: int | None
@@ -234,6 +262,8 @@ class StreamingRecognizer:
 
     def _decode(self, encoded: npt.NDArray[np.float32]) -> list[Token]:
         first_frame = self._encoder_frames
+        if self._prompt_kernel is not None:
+            encoded = self._prompt_kernel.apply(encoded, self._prompt_index)
         raw: list[RawToken]
         if self._rnnt is not None:
             self._encoder_frames += encoded.shape[1]

@@ -7,9 +7,19 @@ number came from. Every number is read from the model, never assumed from the la
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 FEATURE_FRAME_MS = 10
+
+
+class ModelFamily(enum.Enum):
+    """The members of NVIDIA's cache-aware streaming family, by what they decode with."""
+
+    HYBRID = "hybrid RNNT + CTC"
+    RNNT = "RNNT"
+    RNNT_PROMPT = "RNNT with a language prompt"
+    CTC = "CTC"
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,26 @@ class CtcSpec:
 
 
 @dataclass(frozen=True)
+class PromptSpec:
+    """The language prompt of a prompt-conditioned model (NeMo's ``EncDecRNNTBPEModelWithPrompt``).
+
+    The encoder graphs take an extra ``prompt_index`` input (int64 ``[B]``): the index of the locale in
+    ``dictionary``, which the graph turns into NeMo's one-hot prompt and its ``prompt_kernel``.
+    """
+
+    dictionary: dict[str, int]
+    num_prompts: int
+    default: str
+    """The locale used unless the user picks one: "auto" (or similar) when the model has it."""
+
+    def index(self, locale: str | None) -> int:
+        key = self.default if locale is None else locale
+        if key not in self.dictionary:
+            raise ValueError(f"This model has no language {key!r}; it knows {', '.join(sorted(self.dictionary))}.")
+        return self.dictionary[key]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     preprocessor: PreprocessorSpec
@@ -111,6 +141,8 @@ class ModelSpec:
     weights_file: str | None = None
     """One file holding the weights that several graphs share (``captioner export`` writes ``weights.bin``)."""
     notes: tuple[str, ...] = field(default=())
+    prompt: PromptSpec | None = None
+    """Set for language-prompt models: every encoder graph then takes ``prompt_index``."""
 
     @property
     def encoder_frame_ms(self) -> float:
@@ -128,6 +160,14 @@ class ModelSpec:
                 return spec
         available = ", ".join(f"{ms} ms" for ms in self.lookaheads_ms())
         raise ValueError(f"This model has no {lookahead_ms} ms lookahead; it provides {available}.")
+
+    @property
+    def family(self) -> ModelFamily:
+        if self.prompt is not None:
+            return ModelFamily.RNNT_PROMPT
+        if self.rnnt is not None:
+            return ModelFamily.HYBRID if self.ctc is not None else ModelFamily.RNNT
+        return ModelFamily.CTC
 
     def decoders(self) -> list[str]:
         out = []

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 
-_NOT_WORD = re.compile(r"[^a-z0-9' ]")
+_NOT_WORD = re.compile(r"[^\w']+|_")
+_LANGUAGE_TAG = re.compile(r"<[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*>")
 
 
 def normalize(text: str) -> list[str]:
-    """Lower-case words; punctuation other than apostrophes is dropped (captions and references differ there)."""
-    return _NOT_WORD.sub(" ", text.lower()).split()
+    """Case-folded words in any script; punctuation other than apostrophes is dropped.
+
+    Cased, punctuated models (Nemotron: "Good morning, everyone.") and lower-case references must compare
+    by words alone, and language tags such as ``<en-US>`` are not words.
+    """
+    return _NOT_WORD.sub(" ", _LANGUAGE_TAG.sub(" ", text).casefold()).split()
 
 
 def word_errors(reference: str, hypothesis: str) -> int:

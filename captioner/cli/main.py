@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from captioner.asr.errors import CaptionerError
 
-SUBCOMMANDS = ("inspect", "transcribe", "export", "quantize")
+SUBCOMMANDS = ("inspect", "transcribe", "import", "models", "export", "quantize")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +41,34 @@ def build_parser() -> argparse.ArgumentParser:
                             help="feed the audio at wall-clock speed and print captions as they appear")
     transcribe.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
     transcribe.add_argument("--threads", type=int, metavar="N", help="ONNX Runtime intra-op threads")
+    transcribe.add_argument("--language", metavar="LOCALE",
+                            help="for language-prompt models: the locale to transcribe (default: the model's "
+                                 "automatic setting); `captioner inspect` lists them")
+
+    import_ = commands.add_parser(
+        "import", help="convert a NeMo .nemo checkpoint into a model folder (no NeMo or PyTorch needed)")
+    import_.add_argument("nemo", metavar="MODEL.nemo")
+    import_.add_argument("out_dir", metavar="OUT_DIR")
+    import_.add_argument("--lookahead-ms", type=int, nargs="+", metavar="MS",
+                         help="lookaheads to build (default: all the model was trained with)")
+    import_.add_argument("--weights", choices=("float32", "float16"), default="float32",
+                         help="float16: round the weights to float16 and store them so, for a folder half the "
+                              "size (computed in float32; tokens may differ slightly)")
+    import_.add_argument("--quiet", action="store_true", help="print only the result")
+
+    models = commands.add_parser("models", help="list, download, import, remove or choose models")
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    actions.add_parser("list", help="installed models and the catalogue")
+    download = actions.add_parser("download", help="download a catalogue model (or a .nemo URL) and import it")
+    download.add_argument("name", metavar="NAME|URL")
+    download.add_argument("--sha256", metavar="HEX", help="for a URL: the file's published SHA-256")
+    download.add_argument("--accept-licence", action="store_true", help="accept the model's licence (shown first)")
+    models_import = actions.add_parser("import", help="import a local .nemo file into the models folder")
+    models_import.add_argument("path", metavar="PATH")
+    remove = actions.add_parser("remove", help="delete an installed model")
+    remove.add_argument("name", metavar="NAME")
+    use = actions.add_parser("use", help="make an installed model the app's model")
+    use.add_argument("name", metavar="NAME")
 
     export = commands.add_parser("export", help="export a NeMo .nemo model for Captioner (needs captioner[export])")
     export.add_argument("nemo", metavar="MODEL.nemo")
@@ -82,6 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from captioner.cli.transcribe_cmd import run_transcribe
 
             return run_transcribe(args)
+        if args.command == "import":
+            from captioner.cli.import_cmd import run_import
+
+            return run_import(args)
+        if args.command == "models":
+            from captioner.cli.models_cmd import run_models
+
+            return run_models(args)
         if args.command == "quantize":
             from captioner.cli.export_cmd import run_quantize
 

@@ -51,7 +51,7 @@ class LiveCaptionPrinter:
 def run_transcribe(args: argparse.Namespace) -> int:
     folder = load_model_folder(resolve_model_dir(args.model))
     recognizer = StreamingRecognizer(folder, decoder=args.decoder, lookahead_ms=args.lookahead_ms, mode=args.mode,
-                                     provider=args.provider, threads=args.threads)
+                                     provider=args.provider, threads=args.threads, language=args.language)
     live = None
     segmenter = None
     if args.realtime:

@@ -1,5 +1,8 @@
 """``captioner export``: turn a NeMo cache-aware streaming ``.nemo`` model into a Captioner model folder.
 
+Accepted: ``EncDecHybridRNNTCTCBPEModel`` (RNNT + CTC), ``EncDecRNNTBPEModel`` (RNNT only) and
+``EncDecRNNTBPEModelWithPrompt`` (RNNT with a language prompt; its encoder graphs take ``prompt_index``).
+
 Needs the ``export`` extra (NeMo, PyTorch, ONNX); the rest of Captioner never imports this package.
 """
 

@@ -1,11 +1,19 @@
-"""Export a NeMo cache-aware streaming hybrid (RNNT + CTC) model to a Captioner model folder.
+"""Export a NeMo cache-aware streaming FastConformer model to a Captioner model folder.
+
+Three NeMo classes are accepted: ``EncDecHybridRNNTCTCBPEModel`` (RNNT + CTC, e.g.
+``stt_en_fastconformer_hybrid_large_streaming_multi``), ``EncDecRNNTBPEModel`` (RNNT only, e.g.
+``nemotron-speech-streaming-en-0.6b``) and ``EncDecRNNTBPEModelWithPrompt`` (RNNT only with a language prompt,
+e.g. ``nemotron-3.5-asr-streaming-0.6b``). The encoder graphs of a prompt model take one more input,
+``prompt_index`` (int64 ``[B]``), and apply NeMo's prompt inside the graph: ``outputs =
+prompt_kernel(concat(encoded^T, one_hot(prompt_index, num_prompts)))^T``, i.e. what NeMo's
+``_apply_prompt_to_encoded`` does after every ``cache_aware_stream_step``.
 
 Folder layout (``captioner-model.json`` describes it)::
 
     encoder-la{ms}.onnx        cache-aware encoder for one lookahead (drops 2 pre-encoded frames: later steps)
     encoder-la{ms}-first.onnx  same weights, drop 0: NeMo's step 0 in mode A (script default)
     decoder_joint.onnx         RNNT prediction net + joint (lookahead independent)
-    ctc_head.onnx              CTC head: encoder ``outputs [B, D, T]`` -> ``logprobs [B, T, V+1]``
+    ctc_head.onnx              CTC head: encoder ``outputs [B, D, T]`` -> ``logprobs [B, T, V+1]`` (hybrids only)
     tokenizer.model            SentencePiece model
     captioner-model.json       the manifest
 
@@ -23,7 +31,15 @@ from typing import Any
 import numpy as np
 
 from captioner.asr.manifest import MANIFEST_NAME, write_manifest
-from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, RnntSpec, StreamingSpec
+from captioner.asr.spec import (
+    CtcSpec,
+    EncoderSpec,
+    ModelSpec,
+    PreprocessorSpec,
+    PromptSpec,
+    RnntSpec,
+    StreamingSpec,
+)
 from captioner.export.compact import (
     WEIGHTS_FILE,
     max_step_window,
@@ -34,7 +50,14 @@ from captioner.export.compact import (
 )
 from captioner.export.deps import require_onnx as _require_onnx
 from captioner.export.errors import ExportError, ExportVerificationError
-from captioner.export.reference import require_nemo
+from captioner.export.reference import (
+    default_locale,
+    is_prompt_model,
+    model_decoders,
+    prompt_dictionary,
+    require_nemo,
+    set_locale,
+)
 
 OPSET = 17
 ENCODER_INPUTS = ("audio_signal", "length", "cache_last_channel", "cache_last_time", "cache_last_channel_len")
@@ -45,8 +68,10 @@ ENCODER_OUTPUTS = (
     "cache_last_time_next",
     "cache_last_channel_next_len",
 )
+PROMPT_INPUT = "prompt_index"
 DECODER_JOINT_INPUTS = ("encoder_outputs", "targets", "target_length", "input_states_1", "input_states_2")
 DECODER_JOINT_OUTPUTS = ("outputs", "prednet_lengths", "output_states_1", "output_states_2")
+SUPPORTED_CLASSES = ("EncDecHybridRNNTCTCBPEModel", "EncDecRNNTBPEModel", "EncDecRNNTBPEModelWithPrompt")
 WEIGHT_PRECISIONS = ("float32", "float16")
 HALF_WEIGHTS_SCHEME = "float16-weights"
 
@@ -54,31 +79,90 @@ HALF_WEIGHTS_SCHEME = "float16-weights"
 # ---------------------------------------------------------------------------------------------------
 # loading and describing the model
 # ---------------------------------------------------------------------------------------------------
+_SUPPORTED_HELP = (
+    "Captioner exports cache-aware streaming FastConformer models: hybrid RNNT + CTC "
+    "(EncDecHybridRNNTCTCBPEModel, e.g. stt_en_fastconformer_hybrid_large_streaming_multi), RNNT "
+    "(EncDecRNNTBPEModel, e.g. nemotron-speech-streaming-en-0.6b) and RNNT with a language prompt "
+    "(EncDecRNNTBPEModelWithPrompt, e.g. nemotron-3.5-asr-streaming-0.6b)."
+)
+
+
+def _supported(model: Any) -> bool:
+    from nemo.collections.asr.models import EncDecHybridRNNTCTCBPEModel, EncDecRNNTBPEModel
+
+    return isinstance(model, (EncDecHybridRNNTCTCBPEModel, EncDecRNNTBPEModel))
+
+
+def _restore(path: Path) -> Any:
+    """Restore a ``.nemo`` with the class its config names (``target``), as ``ASRModel.restore_from`` does.
+
+    ``EncDecRNNTBPEModelWithPrompt.restore_from`` itself delegates to ``EncDecRNNTBPEModel.restore_from``, which
+    instantiates the checkpoint's ``target`` class; so the generic ``ASRModel.restore_from`` gives the prompt model
+    (with its ``prompt_kernel``, built by ``initialize_prompt_feature`` in ``__init__``), an RNNT model or a hybrid.
+    Checkpoints without a ``target`` are tried as a hybrid, as before.
+    """
+    torch, _ = require_nemo()
+    from nemo.collections.asr.models import ASRModel, EncDecHybridRNNTCTCBPEModel
+
+    cpu = torch.device("cpu")
+    try:
+        return ASRModel.restore_from(str(path), map_location=cpu)
+    except Exception as first:  # NeMo raises many kinds of errors for wrong archives
+        try:
+            return EncDecHybridRNNTCTCBPEModel.restore_from(str(path), map_location=cpu)
+        except Exception:
+            raise first from None
+
+
 def _load_model(model_or_path: Any) -> tuple[Any, str, str]:
     """Return (model, default name, source description)."""
-    torch, _ = require_nemo()
-    from nemo.collections.asr.models import EncDecHybridRNNTCTCBPEModel
+    require_nemo()
 
     if isinstance(model_or_path, (str, Path)):
         path = Path(model_or_path)
         if not path.is_file():
             raise ExportError(f"{path} does not exist or is not a file; pass the path of a .nemo checkpoint.")
         try:
-            model = EncDecHybridRNNTCTCBPEModel.restore_from(str(path), map_location=torch.device("cpu"))
-        except Exception as exc:  # NeMo raises many kinds of errors for wrong archives
+            model = _restore(path)
+        except Exception as exc:
             raise ExportError(
-                f"{path} could not be restored as a NeMo EncDecHybridRNNTCTCBPEModel ({type(exc).__name__}: {exc}). "
-                "Captioner exports cache-aware streaming hybrid FastConformer models such as "
-                "stt_en_fastconformer_hybrid_large_streaming_multi."
+                f"{path} could not be restored as a NeMo ASR model ({type(exc).__name__}: {exc}). " + _SUPPORTED_HELP
             ) from exc
+        if not _supported(model):
+            raise ExportError(f"{path} holds a NeMo {type(model).__name__}, which Captioner cannot export. "
+                              + _SUPPORTED_HELP)
         return model, path.stem, str(path.name)
-    if not isinstance(model_or_path, EncDecHybridRNNTCTCBPEModel):
-        raise ExportError(
-            f"Cannot export a {type(model_or_path).__name__}: Captioner needs a NeMo "
-            "EncDecHybridRNNTCTCBPEModel (cache-aware streaming FastConformer, RNNT + CTC)."
-        )
+    if not _supported(model_or_path):
+        raise ExportError(f"Cannot export a {type(model_or_path).__name__}. " + _SUPPORTED_HELP)
     name = str(model_or_path.cfg.get("name", "") or "model") if hasattr(model_or_path, "cfg") else "model"
     return model_or_path, name, f"in-memory {type(model_or_path).__name__}"
+
+
+def _prompt_spec(model: Any) -> PromptSpec | None:
+    """The manifest's ``prompt`` for a prompt model (``None`` otherwise); default "auto", else "en-US", else first."""
+    if not is_prompt_model(model):
+        return None
+    dictionary = prompt_dictionary(model)
+    num_prompts = int(model.num_prompts)
+    bad = {k: v for k, v in dictionary.items() if not 0 <= v < num_prompts}
+    if bad:
+        raise ExportError(f"prompt_dictionary entries {bad} are outside the model's {num_prompts} prompts.")
+    default = default_locale(model)
+    assert default is not None
+    return PromptSpec(dictionary=dictionary, num_prompts=num_prompts, default=default)
+
+
+def _decoders_to_export(model: Any, decoders: str) -> tuple[str, ...]:
+    """``--decoder`` against what the model has: "both" exports what exists; an explicit missing one is an error."""
+    have = model_decoders(model)
+    if decoders == "both":
+        return have
+    if decoders not in have:
+        raise ExportError(
+            f"This {type(model).__name__} has no {decoders.upper()} decoder; it has "
+            f"{' and '.join(d.upper() for d in have)}. Export with --decoder {have[0]} (or both)."
+        )
+    return (decoders,)
 
 
 def _check_streaming_model(model: Any) -> None:
@@ -268,6 +352,66 @@ def _check_names(path: Path, io: dict[str, Any], inputs: tuple[str, ...], output
 # ---------------------------------------------------------------------------------------------------
 # exporting the parts
 # ---------------------------------------------------------------------------------------------------
+def _prompted_encoder(model: Any) -> Any:
+    """A NeMo ``Exportable`` wrapping ``model.encoder`` + the language prompt, exported like the encoder itself.
+
+    Inputs: the encoder's five export inputs + ``prompt_index`` (int64 ``[B]``); outputs: the encoder's five,
+    ``outputs`` being ``prompt_kernel(concat(encoded^T, one_hot(prompt_index)))^T`` as in NeMo's
+    ``PromptStreamingMixin._apply_prompt_to_encoded``. ``Exportable.export`` runs NeMo's own export path
+    (typechecks off, export module replacements, the TorchScript-based ``torch.onnx.export``, opset 17).
+    """
+    from collections import OrderedDict
+
+    torch, _ = require_nemo()
+    from nemo.core.classes.exportable import Exportable
+    from nemo.core.neural_types import LabelsType, NeuralType
+
+    class PromptedEncoder(torch.nn.Module, Exportable):  # type: ignore[name-defined,misc]
+        def __init__(self, encoder: Any, prompt_kernel: Any, num_prompts: int) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.prompt_kernel = prompt_kernel
+            self.num_prompts = int(num_prompts)
+
+        @property
+        def input_types_for_export(self) -> Any:
+            types = OrderedDict(
+                (k, v) for k, v in self.encoder.input_types_for_export.items() if k in ENCODER_INPUTS
+            )
+            types[PROMPT_INPUT] = NeuralType(("B",), LabelsType())
+            return types
+
+        @property
+        def output_types_for_export(self) -> Any:
+            return self.encoder.output_types_for_export
+
+        @property
+        def disabled_deployment_input_names(self) -> Any:
+            return self.encoder.disabled_deployment_input_names
+
+        @property
+        def disabled_deployment_output_names(self) -> Any:
+            return self.encoder.disabled_deployment_output_names
+
+        def input_example(self, max_batch: int = 1, max_dim: int = 256) -> tuple[Any, ...]:
+            example = tuple(self.encoder.input_example(max_batch=max_batch, max_dim=max_dim))
+            return (*example, torch.zeros(max_batch, dtype=torch.int64))
+
+        def forward(self, audio_signal: Any, length: Any, cache_last_channel: Any, cache_last_time: Any,
+                    cache_last_channel_len: Any, prompt_index: Any) -> Any:
+            out = self.encoder.forward_for_export(
+                audio_signal, length, cache_last_channel, cache_last_time, cache_last_channel_len
+            )
+            encoded = out[0].transpose(1, 2)  # [B, T, D]
+            classes = torch.arange(self.num_prompts, device=encoded.device)
+            one_hot = (prompt_index[:, None] == classes[None, :]).to(encoded.dtype)  # [B, P]
+            one_hot = one_hot[:, None, :].expand(-1, encoded.shape[1], -1)  # [B, T, P]
+            prompted = self.prompt_kernel(torch.cat([encoded, one_hot], dim=-1)).to(encoded.dtype)
+            return (prompted.transpose(1, 2), *out[1:])
+
+    return PromptedEncoder(model.encoder, model.prompt_kernel, model.num_prompts)
+
+
 def _export_encoder(model: Any, att: list[int], path: Path, first_chunk: bool) -> None:
     torch, _ = require_nemo()
     enc = model.encoder
@@ -276,12 +420,30 @@ def _export_encoder(model: Any, att: list[int], path: Path, first_chunk: bool) -
     if first_chunk:
         enc.streaming_cfg.drop_extra_pre_encoded = 0
     torch.manual_seed(0)  # NeMo's input example is random; keep the trace deterministic
-    enc.export(str(path), onnx_opset_version=OPSET, check_trace=False)
+    exportable = _prompted_encoder(model) if is_prompt_model(model) else enc
+    exportable.export(str(path), onnx_opset_version=OPSET, check_trace=False)
     enc.setup_streaming_params()
 
 
 def _verify_encoder_graph(model: Any, att: list[int], path: Path, first_chunk: bool) -> float:
-    """Run one step through ORT and NeMo's ``cache_aware_stream_step`` with the same inputs; max abs diff."""
+    """Run one step through ORT and NeMo's ``cache_aware_stream_step`` with the same inputs; max abs diff.
+
+    A prompt model is checked for two locales (its default and the one with the highest prompt index, so
+    that two different one-hot prompts are compared): NeMo's step output goes through
+    ``_apply_prompt_to_encoded`` after ``set_inference_prompt(locale)``, the graph gets that ``prompt_index``.
+    """
+    if not is_prompt_model(model):
+        return _verify_encoder_step(model, att, path, first_chunk, None)
+    dictionary = prompt_dictionary(model)
+    default = default_locale(model)
+    locales = [default, max(dictionary, key=lambda k: (dictionary[k], k))]
+    try:
+        return max(_verify_encoder_step(model, att, path, first_chunk, loc) for loc in dict.fromkeys(locales))
+    finally:
+        set_locale(model, default)
+
+
+def _verify_encoder_step(model: Any, att: list[int], path: Path, first_chunk: bool, locale: str | None) -> float:
     torch, _ = require_nemo()
     _, ort = _require_onnx()
     enc = model.encoder
@@ -311,17 +473,19 @@ def _verify_encoder_graph(model: Any, att: list[int], path: Path, first_chunk: b
             keep_all_outputs=False,
             drop_extra_pre_encoded=drop,
         )
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    outs = sess.run(
-        None,
-        {
+        feeds = {
             "audio_signal": feats.numpy(),
             "length": length.numpy(),
             "cache_last_channel": c_ch.transpose(0, 1).numpy(),
             "cache_last_time": c_t.transpose(0, 1).numpy(),
             "cache_last_channel_len": c_len.numpy(),
-        },
-    )
+        }
+        if locale is not None:
+            set_locale(model, locale)
+            ref = (model._apply_prompt_to_encoded(ref[0]), *ref[1:])
+            feeds[PROMPT_INPUT] = np.array([prompt_dictionary(model)[locale]], dtype=np.int64)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    outs = sess.run(None, feeds)
     refs = [ref[0], ref[1], ref[2].transpose(0, 1), ref[3].transpose(0, 1), ref[4]]
     worst = 0.0
     for name, got, want in zip(ENCODER_OUTPUTS, outs, refs, strict=True):
@@ -332,7 +496,10 @@ def _verify_encoder_graph(model: Any, att: list[int], path: Path, first_chunk: b
             )
         worst = max(worst, float(np.max(np.abs(got.astype(np.float64) - want_np.astype(np.float64)), initial=0.0)))
     if worst > 1e-3:
-        raise ExportVerificationError(f"{path.name} differs from NeMo's encoder step by {worst:.3g} (max abs).")
+        where = f" with prompt {locale!r}" if locale is not None else ""
+        raise ExportVerificationError(
+            f"{path.name} differs from NeMo's encoder step{where} by {worst:.3g} (max abs)."
+        )
     return worst
 
 
@@ -399,7 +566,10 @@ def export_model(
     """Export ``model_or_nemo_path`` (a ``.nemo`` path or an in-memory hybrid model) to ``out_dir``.
 
     ``lookaheads_ms``: which trained lookaheads to export (default: all of them). ``decoders``: "rnnt",
-    "ctc" or "both". With ``verify`` the folder is run through Captioner's recognizer and must emit the
+    "ctc" or "both"; "both" exports the decoders the model has (RNNT only for ``EncDecRNNTBPEModel`` and its
+    prompt subclass), asking for CTC on a model without a CTC head is an error. A language-prompt model's
+    encoder graphs get the ``prompt_index`` input and the manifest its ``prompt`` (dictionary, number of prompts,
+    default locale). With ``verify`` the folder is run through Captioner's recognizer and must emit the
     same token ids as NeMo's own streaming loop for every exported decoder and lookahead. With
     ``share`` (the default) the weights of all graphs are stored once, in ``weights.bin`` (see
     :func:`share_weights`); without it every graph is self-contained. With ``compact`` (the default) NeMo's
@@ -424,6 +594,9 @@ def export_model(
     model.eval()
     model = model.to("cpu")
     _check_streaming_model(model)
+    wanted = _decoders_to_export(model, decoders)
+    prompt = _prompt_spec(model)
+    encoder_inputs = ENCODER_INPUTS + ((PROMPT_INPUT,) if prompt else ())
     enc = model.encoder
     saved = {
         "att": list(enc.att_context_size),
@@ -469,12 +642,12 @@ def export_model(
                 if half:
                     _store_half(path)
                 io = graph_io(path)
-                _check_names(path, io, ENCODER_INPUTS, ENCODER_OUTPUTS)
+                _check_names(path, io, encoder_inputs, ENCODER_OUTPUTS)
                 _verify_encoder_graph(model, att, path, first_chunk=first)
             streaming.append(lookahead)
 
         rnnt_spec = ctc_spec = None
-        if decoders in ("rnnt", "both"):
+        if "rnnt" in wanted:
             path = out_dir / "decoder_joint.onnx"
             _export_decoder_joint(model, path)
             _dedupe_initializers(path)
@@ -489,7 +662,7 @@ def export_model(
                 pred_rnn_layers=int(model.decoder.pred_rnn_layers),
                 max_symbols_per_step=int(max_sym),
             )
-        if decoders in ("ctc", "both"):
+        if "ctc" in wanted:
             path = out_dir / "ctc_head.onnx"
             _export_ctc_head(model, path)
             _dedupe_initializers(path)
@@ -528,6 +701,7 @@ def export_model(
             source=source,
             weights_file=weights_file,
             quantization=HALF_WEIGHTS_SCHEME if half else None,
+            prompt=prompt,
         )
         write_manifest(spec, out_dir)
         if verify:
@@ -553,8 +727,22 @@ def _verification_audio(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
     return out
 
 
+def _verify_locales(spec: ModelSpec) -> list[str | None]:
+    """``[None]`` without a prompt; else the default locale and the one with the highest prompt index."""
+    if spec.prompt is None:
+        return [None]
+    d = spec.prompt.dictionary
+    return list(dict.fromkeys([spec.prompt.default, max(d, key=lambda k: (d[k], k))]))
+
+
 def verify_export(model: Any, out_dir: Path, spec: ModelSpec, audio: np.ndarray | None = None) -> None:
-    """Require identical token ids from NeMo's streaming loop (mode A) and Captioner's recognizer."""
+    """Require identical token ids from NeMo's streaming loop (mode A) and Captioner's recognizer.
+
+    A prompt model is checked for two locales (see :func:`_verify_locales`): NeMo streams with
+    ``set_inference_prompt(locale)``, the recognizer with ``language=locale``.
+    """
+    import inspect
+
     from captioner.export import reference as ref
 
     try:
@@ -565,6 +753,10 @@ def verify_export(model: Any, out_dir: Path, spec: ModelSpec, audio: np.ndarray 
             f"Cannot verify the export: Captioner's recognizer is not importable ({exc}). "
             "Re-run with verification turned off (--no-verify) to keep the unverified folder."
         ) from exc
+    locales = _verify_locales(spec)
+    if spec.prompt is not None and "language" not in inspect.signature(StreamingRecognizer).parameters:
+        # the encoder graphs were already checked step by step against NeMo with prompt_index (export_model)
+        return
     audio = _verification_audio() if audio is None else audio
     folder = load_model_folder(out_dir)
     saved_att = list(model.encoder.att_context_size)
@@ -573,17 +765,23 @@ def verify_export(model: Any, out_dir: Path, spec: ModelSpec, audio: np.ndarray 
         for s in spec.streaming:
             ms = s.lookahead_ms(spec.encoder.subsampling_factor, spec.preprocessor.frame_ms)
             for dec in spec.decoders():
-                want = ref.stream_reference(model, audio, list(s.att_context_size), "A", dec)
-                rec = StreamingRecognizer(folder, decoder=dec, lookahead_ms=ms, mode="A", provider="cpu")
-                toks = rec.accept(audio) + rec.finish()
-                got = [int(t.id) for t in toks]
-                if got != want.ids:
-                    problems.append(
-                        f"{dec} @ {ms} ms: NeMo {want.ids[:12]}... ({len(want.ids)} tokens) vs "
-                        f"Captioner {got[:12]}... ({len(got)} tokens)"
-                    )
+                for locale in locales:
+                    want = ref.stream_reference(model, audio, list(s.att_context_size), "A", dec, locale=locale)
+                    extra: dict[str, Any] = {} if locale is None else {"language": locale}
+                    rec = StreamingRecognizer(folder, decoder=dec, lookahead_ms=ms, mode="A", provider="cpu",
+                                              **extra)
+                    toks = rec.accept(audio) + rec.finish()
+                    got = [int(t.id) for t in toks]
+                    if got != want.ids:
+                        where = f" ({locale})" if locale is not None else ""
+                        problems.append(
+                            f"{dec} @ {ms} ms{where}: NeMo {want.ids[:12]}... ({len(want.ids)} tokens) vs "
+                            f"Captioner {got[:12]}... ({len(got)} tokens)"
+                        )
     finally:
         model.encoder.set_default_att_context_size(saved_att)
+        if spec.prompt is not None:
+            ref.set_locale(model, spec.prompt.default)
     if problems:
         raise ExportVerificationError(
             f"The exported folder {out_dir} does not reproduce NeMo's streaming output: " + "; ".join(problems)

@@ -6,6 +6,14 @@ The loop mirrors NeMo's ``examples/asr/asr_cache_aware_streaming/speech_to_text_
 ``drop_extra_pre_encoded = 0`` on step 0 unless ``pad_and_drop_preencoded`` (mode B), and carries
 ``previous_hypotheses`` (RNNT) / ``previous_pred_out`` (CTC) across steps.
 
+The same loop serves the three NeMo classes Captioner exports: ``EncDecHybridRNNTCTCBPEModel`` (RNNT + CTC,
+``change_decoding_strategy(..., decoder_type=...)``), ``EncDecRNNTBPEModel`` (RNNT only) and
+``EncDecRNNTBPEModelWithPrompt`` (RNNT only, with a language prompt). For a prompt model the locale is set with
+``model.set_inference_prompt(locale)`` before the loop, exactly as NeMo streams them: ``conformer_stream_step``
+then passes every encoder step through ``_apply_prompt_to_encoded`` (one-hot prompt concatenated to the encoder
+output, mapped back by ``prompt_kernel``) before decoding, and the recorded encoder outputs are those prompted
+outputs, i.e. what the decoder sees.
+
 Only the bookkeeping is added: every encoder step is recorded (window width, ``length``, drop, encoded
 frames) through a thin wrapper around ``encoder.cache_aware_stream_step`` that returns NeMo's own result
 unchanged, and each emitted token is given its *global* encoder-frame index (the index into the
@@ -71,21 +79,92 @@ class StreamResult:
     text: str = ""
 
 
+def is_hybrid(model: Any) -> bool:
+    """An RNNT + CTC hybrid (``EncDecHybridRNNTCTCModel`` family): it has a CTC head and ``cur_decoder``."""
+    return hasattr(model, "ctc_decoder") and hasattr(model, "cur_decoder")
+
+
+def model_decoders(model: Any) -> tuple[str, ...]:
+    """The greedy decoders a model has: ``("rnnt", "ctc")`` for a hybrid, ``("rnnt",)`` for an RNNT model."""
+    return DECODERS if is_hybrid(model) else ("rnnt",)
+
+
+def is_prompt_model(model: Any) -> bool:
+    """A language-prompt model (NeMo's ``PromptStreamingMixin``) whose prompt kernel is initialised."""
+    return bool(getattr(model, "concat", False)) and hasattr(model, "prompt_kernel") and hasattr(
+        model, "set_inference_prompt"
+    )
+
+
+def prompt_dictionary(model: Any) -> dict[str, int]:
+    """``model_defaults.prompt_dictionary`` (locale -> prompt index) of a prompt model, in config order."""
+    from omegaconf import OmegaConf
+
+    raw = model.cfg.model_defaults.get("prompt_dictionary", None)
+    if raw is None:
+        return {}
+    container = OmegaConf.to_container(raw, resolve=True) if not isinstance(raw, dict) else raw
+    return {str(k): int(v) for k, v in dict(container).items()}
+
+
+def default_locale(model: Any) -> str | None:
+    """The locale a prompt model uses unless told otherwise: "auto" if it has it, else "en-US", else the first."""
+    if not is_prompt_model(model):
+        return None
+    keys = list(prompt_dictionary(model))
+    if not keys:
+        raise ValueError("This prompt model has an empty model_defaults.prompt_dictionary.")
+    for key in ("auto", "en-US"):
+        if key in keys:
+            return key
+    return keys[0]
+
+
+def set_locale(model: Any, locale: str | None) -> str | None:
+    """Point a prompt model's streaming prompt at ``locale`` (its default when ``None``); returns the locale.
+
+    Raises ``ValueError`` when ``locale`` is given for a model without a prompt.
+    """
+    if not is_prompt_model(model):
+        if locale is not None:
+            raise ValueError(f"This {type(model).__name__} has no language prompt; locale must be None.")
+        return None
+    chosen = default_locale(model) if locale is None else locale
+    model.set_inference_prompt(chosen)
+    return chosen
+
+
+def apply_prompt(model: Any, encoded: Any) -> Any:
+    """NeMo's ``_apply_prompt_to_encoded`` on ``[B, D, T]`` encoder outputs (identity without a prompt)."""
+    return model._apply_prompt_to_encoded(encoded)
+
+
 def rnnt_greedy_implementation(model: Any) -> str:
     inner = getattr(model.decoding, "decoding", None)
     return f"{type(inner).__module__}.{type(inner).__qualname__}" if inner is not None else "unknown"
 
 
 def configure_decoding(model: Any, decoder: str, rnnt_strategy: str = "greedy", max_symbols: int = 10) -> None:
-    """Select ``decoder`` on a hybrid model with plain greedy decoding (frame-loop RNNT, max_symbols)."""
+    """Select ``decoder`` with plain greedy decoding (frame-loop RNNT, max_symbols).
+
+    Hybrid models switch ``cur_decoder`` (``decoder_type=``); RNNT-only models (``EncDecRNNTBPEModel`` and its
+    prompt subclass) have no ``decoder_type`` argument and no CTC head.
+    """
     from nemo.collections.asr.parts.submodules.ctc_decoding import CTCDecodingConfig
     from nemo.collections.asr.parts.submodules.rnnt_decoding import RNNTDecodingConfig
     from omegaconf import OmegaConf
 
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r}")
+    if decoder not in model_decoders(model):
+        raise ValueError(f"This {type(model).__name__} has no {decoder.upper()} decoder.")
     if decoder == "rnnt":
         rcfg = OmegaConf.structured(RNNTDecodingConfig(strategy=rnnt_strategy, fused_batch_size=-1))
         rcfg.greedy.max_symbols_per_step = max_symbols
-        model.change_decoding_strategy(rcfg, decoder_type="rnnt", verbose=False)
+        if is_hybrid(model):
+            model.change_decoding_strategy(rcfg, decoder_type="rnnt", verbose=False)
+        else:
+            model.change_decoding_strategy(rcfg, verbose=False)
     elif decoder == "ctc":
         ccfg = OmegaConf.structured(CTCDecodingConfig(strategy="greedy"))
         model.change_decoding_strategy(ccfg, decoder_type="ctc", verbose=False)
@@ -137,8 +216,14 @@ def stream_reference(
     decoder: str,
     rnnt_strategy: str = "greedy",
     max_symbols: int = 10,
+    locale: str | None = None,
 ) -> StreamResult:
-    """Run NeMo's streaming script loop on one clip; ``mode`` "A" (default) or "B" (pad_and_drop_preencoded)."""
+    """Run NeMo's streaming script loop on one clip; ``mode`` "A" (default) or "B" (pad_and_drop_preencoded).
+
+    ``locale``: for a prompt model, the ``prompt_dictionary`` key to stream with (``set_inference_prompt``);
+    ``None`` = its default ("auto", else "en-US", else the first key). Must be ``None`` for other models.
+    ``encoder_out`` is then the prompted encoder output (what the decoder sees).
+    """
     torch, _ = require_nemo()
     from nemo.collections.asr.parts.utils.streaming_utils import CacheAwareStreamingAudioBuffer
 
@@ -148,6 +233,7 @@ def stream_reference(
     model.eval()
     set_lookahead(model, att_context_size)
     configure_decoding(model, decoder, rnnt_strategy=rnnt_strategy, max_symbols=max_symbols)
+    set_locale(model, locale)
 
     buf = CacheAwareStreamingAudioBuffer(model=model, online_normalization=False, pad_and_drop_preencoded=pad_and_drop)
     with torch.inference_mode():
@@ -174,10 +260,20 @@ def stream_reference(
         enc_chunks.append(out[0][0, :, :enc_len].detach().cpu().numpy().astype(np.float32))
         return out
 
+    orig_prompt = model._apply_prompt_to_encoded
+    prompted = is_prompt_model(model)
+
+    def recording_prompt(encoded: Any) -> Any:
+        out = orig_prompt(encoded)
+        if prompted:  # record what the decoder sees: the encoder output after the prompt kernel
+            enc_chunks[-1] = out[0, :, : steps[-1].encoded_len].detach().cpu().numpy().astype(np.float32)
+        return out
+
     blank = int(model.tokenizer.vocab_size)
     ids: list[int] = []
     frames: list[int] = []
     model.encoder.cache_aware_stream_step = recording_step
+    model._apply_prompt_to_encoded = recording_prompt
     try:
         cache_last_channel, cache_last_time, cache_last_channel_len = model.encoder.get_initial_cache_state(
             batch_size=1, dtype=torch.float32
@@ -221,6 +317,7 @@ def stream_reference(
                 frames.extend(steps[-1].first_frame + t for t in local)
     finally:
         del model.encoder.cache_aware_stream_step
+        del model._apply_prompt_to_encoded
 
     enc = np.concatenate(enc_chunks, axis=1) if enc_chunks else np.zeros((model.encoder.d_model, 0), np.float32)
     result = StreamResult(ids=ids, frames=frames, encoder_out=enc, steps=steps)
@@ -277,17 +374,27 @@ def redecode(
 
 
 def offline_reference(
-    model: Any, features: np.ndarray, att_context_size: tuple[int, int] | list[int], decoder: str, max_symbols: int = 10
+    model: Any,
+    features: np.ndarray,
+    att_context_size: tuple[int, int] | list[int],
+    decoder: str,
+    max_symbols: int = 10,
+    locale: str | None = None,
 ) -> tuple[list[int], list[int], np.ndarray]:
-    """NeMo's offline (whole utterance, no cache) pass, as the script's ``compare_vs_offline`` does it."""
+    """NeMo's offline (whole utterance, no cache) pass, as the script's ``compare_vs_offline`` does it.
+
+    For a prompt model (``locale`` as in :func:`stream_reference`) the returned encoder output is the prompted one.
+    """
     torch, _ = require_nemo()
     model.eval()
     set_lookahead(model, att_context_size)
     configure_decoding(model, decoder, max_symbols=max_symbols)
+    set_locale(model, locale)
     sig = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]
     length = torch.tensor([sig.shape[-1]], dtype=torch.int64)
     with torch.inference_mode():
         enc, enc_len = model.encoder(audio_signal=sig, length=length)
+        enc = apply_prompt(model, enc)
         out = model.conformer_stream_step(
             processed_signal=sig, processed_signal_length=length, return_transcription=True
         )

@@ -97,6 +97,43 @@ def composite(background: QWidget, *above: QWidget) -> QPixmap:
     return shot
 
 
+def models_page(dialog: object, settle: object) -> None:
+    """Settings -> Models with the real catalogue, a download of NVIDIA's model under way.
+
+    The progress shown is injected into the page's progress slot (nothing is downloaded here: this
+    machine has no route to the publisher); everything else is the real page.
+    """
+    from captioner.model_manager.download import DownloadProgress
+
+    page = dialog.models_page  # type: ignore[attr-defined]
+    dialog.tabs.setCurrentWidget(page)  # type: ignore[attr-defined]
+    page.choice.setCurrentIndex(page.choice.findData("nvidia/stt_en_fastconformer_hybrid_large_streaming_multi"))
+    page.accept_licence.setChecked(True)
+    page.progress.show()
+    page.cancel_button.show()
+    page.download_button.setEnabled(False)
+    page._on_download(DownloadProgress(187_300_000, 459_673_600, 6_400_000))
+    settle()  # type: ignore[operator]
+    dialog.adjustSize()  # type: ignore[attr-defined]
+    settle()  # type: ignore[operator]
+    dialog.grab().save(str(OUT / "settings-models.png"))  # type: ignore[attr-defined]
+
+
+def demo_notice(c: object, settle: object) -> None:
+    """The main window on the bundled demo model: the notice that leads to real models."""
+    demo = ROOT / "models" / "captioner-demo-en"
+    if not demo.is_dir():
+        return
+    c.settings.model_dir = str(demo)  # type: ignore[attr-defined]
+    c.reload_model()  # type: ignore[attr-defined]
+    for _ in range(300):
+        settle(50)  # type: ignore[operator]
+        if c.model_info is not None and c.model_info.name == demo.name:  # type: ignore[attr-defined]
+            break
+    settle()  # type: ignore[operator]
+    c.window.grab().save(str(OUT / "demo-notice.png"))  # type: ignore[attr-defined]
+
+
 def main() -> int:
     model = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "fixtures" / "models" / "tiny-a"
     tmp = Path(tempfile.mkdtemp(prefix="captioner-shots-"))
@@ -182,10 +219,12 @@ def main() -> int:
     dialog.adjustSize()
     settle()
     dialog.grab().save(str(OUT / "settings-model.png"))
-    dialog.tabs.setCurrentIndex(2)
+    dialog.tabs.setCurrentWidget(dialog.tabs.widget(3))
     settle()
     dialog.grab().save(str(OUT / "settings-overlay.png"))
+    models_page(dialog, settle)
     dialog.reject()
+    demo_notice(c, settle)
     c.shutdown()
     if pulse is not None:
         pulse.stop()

@@ -193,3 +193,22 @@ def test_installed_binary_transcribes_like_the_source(deb_root: Path, tmp_path: 
                             capture_output=True, text=True, timeout=300, check=True)
     assert len(proc.stdout.split()) >= 5
     assert proc.stdout == source.stdout
+
+
+def test_installed_binary_imports_a_nemo_and_transcribes(deb_root: Path, tmp_path: Path) -> None:
+    """The installed app converts a .nemo itself (the bundle has neither NeMo nor torch) and captions with it."""
+    nemo = ROOT / "tests" / "fixtures" / "seed" / "tiny-a" / "tiny-a.nemo"
+    imported = tmp_path / "imported"
+    exe = str(deb_root / "usr" / "bin" / "captioner")
+    proc = subprocess.run([exe, "import", str(nemo), str(imported), "--quiet"], env=app_env(tmp_path),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "Imported tiny-a" in proc.stdout
+    installed = subprocess.run([exe, "transcribe", str(SPEECH), "--model", str(imported), "--format", "json"],
+                               env=app_env(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    assert installed.returncode == 0, installed.stderr
+    exported = subprocess.run([sys.executable, "-m", "captioner", "transcribe", str(SPEECH), "--model",
+                               str(TEST_MODEL), "--format", "json"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300, check=True)
+    ids = json.loads(installed.stdout)["token_ids"]
+    assert ids and ids == json.loads(exported.stdout)["token_ids"]  # import == NeMo's export, token for token

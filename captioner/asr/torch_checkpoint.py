@@ -19,7 +19,7 @@ import pickle
 import stat
 import struct
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -356,7 +356,8 @@ def _checkpoint_errors(origin: str) -> Iterator[None]:
 
 
 def _load(file: IO[bytes], mapped_from: Path | None, base_offset: int, origin: str, max_total_bytes: int,
-          progress: Callable[[int, int], None] | None) -> dict[str, npt.NDArray[Any]]:
+          progress: Callable[[int, int], None] | None, only: Collection[str] | None = None
+          ) -> dict[str, npt.NDArray[Any]]:
     with _checkpoint_errors(origin):
         size = file.seek(0, os.SEEK_END)
         if not zipfile.is_zipfile(file):
@@ -372,6 +373,8 @@ def _load(file: IO[bytes], mapped_from: Path | None, base_offset: int, origin: s
             unpickler = _RestrictedUnpickler(checkpoint.pickle(), {k: i.file_size for k, i in
                                                                    checkpoint.storages.items()})
             tensors = _state_dict(unpickler.load())
+            if only is not None:
+                tensors = {name: tensor for name, tensor in tensors.items() if name in only}
             total = sum(t.output_nbytes for t in tensors.values())
             if total > max_total_bytes:
                 raise _LoadError(f"its tensors would take {total:,} bytes, more than the {max_total_bytes:,} Captioner "
@@ -417,8 +420,12 @@ def load_torch_zip(file: IO[bytes] | Path, *, base_offset_in: Path | None = None
 
 
 def read_state_dict(archive: NemoArchive, member: str = WEIGHTS_MEMBER, *,
-                    progress: Callable[[int, int], None] | None = None) -> dict[str, npt.NDArray[Any]]:
-    """``name -> array`` for every tensor of the archive's checkpoint: C-contiguous, bfloat16 widened to float32."""
+                    progress: Callable[[int, int], None] | None = None, only: Collection[str] | None = None
+                    ) -> dict[str, npt.NDArray[Any]]:
+    """``name -> array`` for every tensor of the archive's checkpoint: C-contiguous, bfloat16 widened to float32.
+
+    ``only`` restricts it to those names (the rest are never read from the file).
+    """
     found = archive.find(member)
     if found is None:
         names = ", ".join(m.name for m in archive.members()[:8])
@@ -429,4 +436,4 @@ def read_state_dict(archive: NemoArchive, member: str = WEIGHTS_MEMBER, *,
     origin = f"{archive.path} ({found.name})"
     with archive.open_member(found.name) as file:
         mapped_from = None if archive.compressed else archive.path
-        return _load(file, mapped_from, found.offset_data, origin, archive.max_total_bytes, progress)
+        return _load(file, mapped_from, found.offset_data, origin, archive.max_total_bytes, progress, only)

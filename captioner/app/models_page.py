@@ -1,0 +1,291 @@
+"""Settings → Models: what is installed, what can be downloaded, and the download itself.
+
+The download (and the import that follows it) runs on a worker thread through the engine's
+``model_manager.store.install``; the page only shows its progress — bytes, speed, time left — and offers
+Cancel. The licence is shown with a link and must be ticked before the Download button enables. When the
+model is ready, "Use this model" hands its folder to the Model tab, which checks it as for any folder.
+"""
+
+# ruff: noqa: N815
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from captioner.asr.errors import CaptionerError
+from captioner.model_manager.catalogue import Catalogue, CatalogueEntry, load_catalogue
+from captioner.model_manager.download import DownloadCancelledError, DownloadProgress
+from captioner.model_manager.store import InstalledModel, install, installed_models, remove_model
+from captioner.nemo_import.importer import ImportCancelledError, ImportProgress
+
+
+def _mb(size: int | None) -> str:
+    return "size unknown" if size is None else f"{size / 1e6:,.0f} MB"
+
+
+def progress_text(p: DownloadProgress) -> str:
+    """"123 of 460 MB · 4.2 MB/s · 1 min 28 s left"."""
+    total = f" of {p.total / 1e6:,.0f}" if p.total else ""
+    parts = [f"{p.done / 1e6:,.0f}{total} MB", f"{p.bytes_per_s / 1e6:,.1f} MB/s"]
+    if p.eta_s is not None:
+        minutes, seconds = divmod(round(p.eta_s), 60)
+        parts.append(f"{minutes} min {seconds} s left" if minutes else f"{seconds} s left")
+    return " · ".join(parts)
+
+
+class _InstallWorker(QObject):
+    downloaded = Signal(object)
+    imported = Signal(object)
+    succeeded = Signal(str)
+    failed = Signal(str)
+    cancelled = Signal(str)
+
+    def __init__(self, entry: CatalogueEntry, catalogue: Catalogue, root: Path | None, stop: threading.Event) -> None:
+        super().__init__()
+        self._entry, self._catalogue, self._root, self._stop = entry, catalogue, root, stop
+
+    def run(self) -> None:
+        try:
+            folder = install(self._entry, self._catalogue, root=self._root, on_download=self.downloaded.emit,
+                             on_import=self.imported.emit, cancelled=self._stop.is_set)
+        except (DownloadCancelledError, ImportCancelledError) as exc:
+            self.cancelled.emit(str(exc))
+        except CaptionerError as exc:
+            self.failed.emit(str(exc))
+        except OSError as exc:
+            self.failed.emit(f"Writing the model failed ({exc.strerror or exc}); free some disk space and try again.")
+        except Exception as exc:  # a bug: say so on the page rather than losing the thread
+            self.failed.emit(f"The download failed unexpectedly ({type(exc).__name__}: {exc}).")
+        else:
+            self.succeeded.emit(str(folder))
+
+
+class ModelsPage(QWidget):
+    """``useRequested(folder)`` asks the dialog to make a model folder the active one."""
+
+    useRequested = Signal(str)
+    installFinished = Signal(str)
+    """Emitted with "" on failure or cancel, with the folder on success (for tests and the dialog)."""
+
+    def __init__(self, active_path: str, root: Path | None = None, catalogue: Catalogue | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._root = root
+        self._active = active_path
+        self.catalogue = catalogue or load_catalogue()
+        self._thread: QThread | None = None
+        self._stop = threading.Event()
+        self._installed_folder: str | None = None
+        self._result = ""
+
+        layout = QVBoxLayout(self)
+        installed_box = QGroupBox("Installed models", self)
+        box = QVBoxLayout(installed_box)
+        self.installed = QTreeWidget(installed_box)
+        self.installed.setAccessibleName("Installed models")
+        self.installed.setHeaderLabels(["Model", "Size", "Kind", "Languages"])
+        self.installed.setRootIsDecorated(False)
+        self.installed.currentItemChanged.connect(lambda *_: self._update_buttons())
+        box.addWidget(self.installed)
+        row = QHBoxLayout()
+        self.use_button = QPushButton("Use this model", installed_box)
+        self.use_button.clicked.connect(self._use_selected)
+        self.remove_button = QPushButton("Remove", installed_box)
+        self.remove_button.clicked.connect(self._remove_selected)
+        row.addWidget(self.use_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        box.addLayout(row)
+        layout.addWidget(installed_box, 1)
+
+        download_box = QGroupBox("Download a model", self)
+        box = QVBoxLayout(download_box)
+        self.choice = QComboBox(download_box)
+        self.choice.setAccessibleName("Model to download")
+        for entry in self.catalogue.offered():
+            self.choice.addItem(f"{entry.display_name} ({_mb(entry.download_bytes)})", entry.id)
+        self.choice.currentIndexChanged.connect(lambda _: self._describe())
+        box.addWidget(self.choice)
+        self.description = QLabel(download_box)
+        self.description.setWordWrap(True)
+        self.description.setTextFormat(Qt.TextFormat.RichText)
+        self.description.setOpenExternalLinks(True)
+        box.addWidget(self.description)
+        self.accept_licence = QCheckBox(download_box)
+        self.accept_licence.toggled.connect(lambda _: self._update_buttons())
+        box.addWidget(self.accept_licence)
+        row = QHBoxLayout()
+        self.download_button = QPushButton("Download", download_box)
+        self.download_button.clicked.connect(self.start_download)
+        self.progress = QProgressBar(download_box)
+        self.progress.setAccessibleName("Download progress")
+        self.cancel_button = QPushButton("Cancel", download_box)
+        self.cancel_button.clicked.connect(lambda: self._stop.set())
+        row.addWidget(self.download_button)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        box.addLayout(row)
+        self.status = QLabel(download_box)
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Download status")
+        box.addWidget(self.status)
+        self.use_new = QPushButton("Use the new model", download_box)
+        self.use_new.clicked.connect(lambda: self.useRequested.emit(self._installed_folder or ""))
+        box.addWidget(self.use_new, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(download_box)
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.use_new.hide()
+        self.refresh()
+        self._describe()
+
+    # -- installed ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.installed.clear()
+        for model in installed_models(self._root):
+            self.installed.addTopLevelItem(self._item(model))
+        for column in range(self.installed.columnCount()):
+            self.installed.resizeColumnToContents(column)
+        self._update_buttons()
+
+    def _item(self, model: InstalledModel) -> QTreeWidgetItem:
+        name = model.name + (" (bundled demo)" if model.bundled else "")
+        if self._active and Path(self._active).expanduser().resolve() == model.path.resolve():
+            name += " — active"
+        kind = model.problem or model.family
+        languages = f"{len(model.languages)} languages" if len(model.languages) > 3 else ", ".join(model.languages)
+        item = QTreeWidgetItem([name, _mb(model.size_bytes), kind, languages or "—"])
+        item.setData(0, Qt.ItemDataRole.UserRole, model)
+        item.setToolTip(0, str(model.path))
+        return item
+
+    def selected(self) -> InstalledModel | None:
+        item = self.installed.currentItem()
+        model = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        return model if isinstance(model, InstalledModel) else None
+
+    def _update_buttons(self) -> None:
+        model = self.selected()
+        busy = self._thread is not None
+        self.use_button.setEnabled(model is not None and model.problem is None)
+        self.remove_button.setEnabled(model is not None and not model.bundled and not busy)
+        self.download_button.setEnabled(self.choice.count() > 0 and self.accept_licence.isChecked() and not busy)
+
+    def _use_selected(self) -> None:
+        model = self.selected()
+        if model is not None:
+            self.useRequested.emit(str(model.path))
+
+    def _remove_selected(self) -> None:
+        model = self.selected()
+        if model is None:
+            return
+        try:
+            remove_model(str(model.path), self._root)
+        except (CaptionerError, OSError) as exc:
+            self.status.setText(f"Could not remove {model.name}: {exc}")
+        else:
+            self.status.setText(f"Removed {model.name}.")
+        self.refresh()
+
+    # -- downloading -------------------------------------------------------------------------------
+    def entry(self) -> CatalogueEntry | None:
+        key = self.choice.currentData()
+        return next((e for e in self.catalogue.offered() if e.id == key), None)
+
+    def _describe(self) -> None:
+        entry = self.entry()
+        if entry is None:
+            self.description.setText("No downloadable models are listed.")
+            self.accept_licence.hide()
+            return
+        kind = entry.family + (", punctuation and capitals" if entry.cased_punctuated else ", lower case")
+        self.description.setText(
+            f"<b>{entry.display_name}</b><br>{kind}; {', '.join(entry.languages)}. {entry.needs}<br>"
+            f"Download: {_mb(entry.download_bytes)} from <a href='{entry.page}'>{entry.page}</a>")
+        self.accept_licence.setText(f"I accept the {entry.licence_name} licence")
+        self.accept_licence.setToolTip(entry.licence_url)
+        self.accept_licence.setChecked(False)
+        self.accept_licence.show()
+        self.description.setText(self.description.text()
+                                 + f"<br>Licence: <a href='{entry.licence_url}'>{entry.licence_name}</a>")
+
+    def start_download(self) -> None:
+        entry = self.entry()
+        if entry is None or not self.accept_licence.isChecked() or self._thread is not None:
+            return
+        self._stop = threading.Event()
+        self._result = ""
+        thread = QThread(self)
+        worker = _InstallWorker(entry, self.catalogue, self._root, self._stop)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.downloaded.connect(self._on_download)
+        worker.imported.connect(self._on_import)
+        worker.succeeded.connect(self._on_success)
+        worker.failed.connect(lambda message: self._finish(f"Download failed: {message}"))
+        worker.cancelled.connect(lambda message: self._finish(f"Cancelled. {message}"))
+        for ending in (worker.succeeded, worker.failed, worker.cancelled):
+            ending.connect(thread.quit)
+        thread.finished.connect(worker.deleteLater)
+        thread.finished.connect(self._thread_done)
+        self._thread = thread
+        self._worker = worker
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.use_new.hide()
+        self.status.setText(f"Connecting for {entry.display_name}…")
+        self._update_buttons()
+        thread.start()
+
+    def _on_download(self, p: DownloadProgress) -> None:
+        if p.total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(round(1000 * p.done / p.total))
+        self.status.setText("Downloading: " + progress_text(p))
+
+    def _on_import(self, p: ImportProgress) -> None:
+        self.progress.setRange(0, p.steps)
+        self.progress.setValue(p.step)
+        self.status.setText(f"Converting for Captioner: {p.stage} ({p.step} of {p.steps})")
+
+    def _on_success(self, folder: str) -> None:
+        self._installed_folder = folder
+        self._finish(f"Installed in {folder}. The SHA-256 matched the published one.")
+        self.use_new.show()
+        self.refresh()
+
+    def _finish(self, message: str) -> None:
+        self.status.setText(message)
+        self.progress.hide()
+        self.cancel_button.hide()
+        self._result = self._installed_folder or "" if message.startswith("Installed") else ""
+
+    def _thread_done(self) -> None:
+        self._thread = None
+        self._update_buttons()
+        self.installFinished.emit(self._result)
+
+    def cancel_and_wait(self, timeout_ms: int = 60_000) -> None:
+        """Stop a running download (it resumes next time) and wait for its thread: for closing the dialog."""
+        thread = self._thread
+        if thread is not None:
+            self._stop.set()
+            thread.wait(timeout_ms)

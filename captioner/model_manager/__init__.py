@@ -1,0 +1,1 @@
+"""Getting real models onto the machine: the catalogue, resumable verified downloads, the installed models."""
