@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import BinaryIO
 from PySide6.QtCore import QTimer
 
 from captioner.asr.segmenter import Segment
+from captioner.private_files import create_exclusive, private_folder
 
 TENTATIVE_EVERY_S = 1.0
 SYNC_EVERY_S = 1.0
@@ -47,7 +49,7 @@ class _AppendFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._raw: BinaryIO | None = path.open("ab", buffering=0)
+        self._raw: BinaryIO | None = open(create_exclusive(path), "ab", buffering=0)  # noqa: SIM115 - close()
         self.pending = bytearray()
 
     def append(self, text: str) -> None:
@@ -85,11 +87,11 @@ class SessionLog:
     def __init__(self, folder: Path, started: datetime | None = None,
                  on_problem: Callable[[str, bool], None] | None = None) -> None:
         started = started or datetime.now()
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = started.strftime("%Y-%m-%d_%H-%M-%S")
-        self.txt_path = folder / f"{stem}.txt"
-        self.jsonl_path = folder / f"{stem}.jsonl"
-        self._files: list[_AppendFile] = [_AppendFile(self.txt_path), _AppendFile(self.jsonl_path)]
+        private_folder(folder)
+        self._files: list[_AppendFile] = self._create(folder, started.strftime("%Y-%m-%d_%H-%M-%S"))
+        self.txt_path, self.jsonl_path = (f.path for f in self._files)
+        self.session_id = uuid.uuid4().hex[:12]
+        """In every JSONL record: lines of two sessions can never be mistaken for one."""
         self._txt, self._jsonl = self._files
         self._on_problem = on_problem
         self.failing: str | None = None
@@ -104,6 +106,22 @@ class SessionLog:
         self._retry_timer.setInterval(int(RETRY_EVERY_S * 1000))
         self._retry_timer.timeout.connect(self._flush)
         self._write_json({"session": started.isoformat(timespec="seconds")})
+
+    @staticmethod
+    def _create(folder: Path, stem: str) -> list[_AppendFile]:
+        """Both files of a new session, created exclusively: a second Captioner gets ``-2``, never these."""
+        for n in range(1, 1000):
+            name = stem if n == 1 else f"{stem}-{n}"
+            try:
+                txt = _AppendFile(folder / f"{name}.txt")
+            except FileExistsError:
+                continue
+            try:
+                return [txt, _AppendFile(folder / f"{name}.jsonl")]
+            except FileExistsError:
+                txt.close()
+                txt.path.unlink()
+        raise OSError(errno.EEXIST, f"no free session file name for {stem} in {folder}")
 
     @property
     def closed(self) -> bool:
@@ -130,7 +148,7 @@ class SessionLog:
     def _write_json(self, record: dict[str, object]) -> None:
         if not self._open:
             return
-        self._jsonl.append(json.dumps(record, ensure_ascii=False) + "\n")
+        self._jsonl.append(json.dumps({**record, "session_id": self.session_id}, ensure_ascii=False) + "\n")
         self._flush()
 
     def _flush(self) -> bool:

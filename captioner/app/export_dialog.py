@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from captioner.asr.segmenter import Segment
 from captioner.formats import segments_to_json, to_srt, to_text, to_vtt
+from captioner.private_files import new_temporary_beside
 
 FILTERS = {"txt": "Text (*.txt)", "srt": "SubRip subtitles (*.srt)", "vtt": "WebVTT subtitles (*.vtt)",
            "json": "JSON (*.json)"}
@@ -38,16 +39,18 @@ def export_to(path: Path, segments: Sequence[Segment], fmt: str, model: str | No
     Raises ``ExportError`` with a message for the user.
     """
     text = render(segments, fmt, model)
-    partial = path.with_name(f".{path.name}.partial")
+    partial: Path | None = None
     try:
-        with open(partial, "w", encoding="utf-8") as f:
+        fd, partial = new_temporary_beside(path)  # random name, created exclusively, 0600: no planted link
+        with open(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink()
+        if partial is not None:
+            with contextlib.suppress(OSError):
+                partial.unlink()
         raise ExportError(f"Could not save {path}: {exc.strerror or exc}. Free some space or choose another "
                            "folder; the transcript is still here.") from exc
     return path

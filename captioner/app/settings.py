@@ -7,9 +7,12 @@ migration live here so a renamed key cannot silently reset a user's choice somew
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from captioner.private_files import make_private, private_folder
 
 SETTINGS_VERSION = 1
 PROVIDERS = ("auto", "cuda", "cpu")
@@ -119,6 +122,10 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     for f in fields(OverlayStyle):
         qs.setValue(f"overlay/{f.name}", getattr(s.overlay, f.name))
     qs.sync()
+    if qs.format() == QSettings.Format.IniFormat and qs.fileName():
+        stored = Path(qs.fileName())
+        private_folder(stored.parent)
+        make_private(stored)
 
 
 def migrate(qs: QSettings) -> None:

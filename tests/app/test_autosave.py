@@ -32,7 +32,8 @@ def test_lines_are_readable_at_once_and_synced_within_a_second(qtbot: QtBot, tmp
             assert other.read().splitlines()[-1] == f"[00:00:{i:02d}] line {i}"
         with log.jsonl_path.open(encoding="utf-8") as other:
             records = [json.loads(line) for line in other.read().splitlines()]
-            assert records[-1] == {"start": i, "end": i + 0.5, "text": f"line {i}", "gap": False}
+            assert records[-1] == {"start": i, "end": i + 0.5, "text": f"line {i}", "gap": False,
+                                   "session_id": log.session_id}
     assert synced == [], "no fsync on the GUI thread per line"
     qtbot.waitUntil(lambda: len(synced) == 2, timeout=int(autosave.SYNC_EVERY_S * 1000) + 1000)
     qtbot.wait(int(autosave.SYNC_EVERY_S * 1000) + 200)
@@ -45,18 +46,24 @@ def test_lines_are_readable_at_once_and_synced_within_a_second(qtbot: QtBot, tmp
     assert (tmp_path / log.txt_path.name).read_text(encoding="utf-8").endswith("[00:00:30] last words\n")
 
 
+def fill_disk(log: SessionLog) -> None:
+    """From now on the session's files sit on a full disk: /dev/full (ENOSPC on every write) behind them."""
+    for f in (log._txt, log._jsonl):
+        fd = os.open("/dev/full", os.O_WRONLY)
+        os.dup2(fd, f.fileno())
+        os.close(fd)
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (ENOSPC on every write)")
 def test_a_full_disk_pauses_autosave_and_loses_no_line(qtbot: QtBot, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The session files sit on a full disk (/dev/full: the kernel answers ENOSPC), then space is freed."""
     monkeypatch.setattr(autosave, "RETRY_EVERY_S", 0.2)
-    stem = "2026-01-02_03-04-05"
-    for suffix in (".txt", ".jsonl"):
-        (tmp_path / f"{stem}{suffix}").symlink_to("/dev/full")
     told: list[tuple[str, bool]] = []
     from datetime import datetime
 
     log = SessionLog(tmp_path, datetime(2026, 1, 2, 3, 4, 5), on_problem=lambda m, r: told.append((m, r)))
+    fill_disk(log)
     for i in range(3):
         log.add(Segment(f"line {i}", i, i + 0.5))
     assert log.failing == "No space left on device" and log.pending_bytes > 0
@@ -74,19 +81,19 @@ def test_a_full_disk_pauses_autosave_and_loses_no_line(qtbot: QtBot, tmp_path: P
     txt = (tmp_path / "real.txt").read_text(encoding="utf-8").splitlines()
     assert txt == [f"[00:00:0{i}] line {i}" for i in range(4)], "every line once, in order"
     records = [json.loads(line) for line in (tmp_path / "real.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert records[0] == {"session": "2026-01-02T03:04:05"}
-    assert [r["text"] for r in records[1:]] == [f"line {i}" for i in range(4)]
+    assert [r["text"] for r in records] == [f"line {i}" for i in range(4)]
+    assert {r["session_id"] for r in records} == {log.session_id}
+    header = json.loads(log.jsonl_path.read_text(encoding="utf-8").splitlines()[0])  # before the disk filled
+    assert header == {"session": "2026-01-02T03:04:05", "session_id": log.session_id}
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (ENOSPC on every write)")
 def test_a_disk_still_full_at_close_says_what_to_do(qtbot: QtBot, tmp_path: Path) -> None:
     from datetime import datetime
 
-    stem = "2026-01-02_03-04-05"
-    for suffix in (".txt", ".jsonl"):
-        (tmp_path / f"{stem}{suffix}").symlink_to("/dev/full")
     told: list[str] = []
     log = SessionLog(tmp_path, datetime(2026, 1, 2, 3, 4, 5), on_problem=lambda m, r: told.append(m))
+    fill_disk(log)
     log.add(Segment("lost from the file, kept in the window", 0, 1))
     log.close()  # must not raise
     assert log.closed and "Use Export" in told[-1]

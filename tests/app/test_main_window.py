@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -123,16 +124,27 @@ def test_search_highlights_follow_appended_lines(qtbot: QtBot, monkeypatch: pyte
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (ENOSPC on every write)")
-def test_export_to_a_full_disk_keeps_the_old_file_and_says_why(tmp_path: Path) -> None:
+def test_export_to_a_full_disk_keeps_the_old_file_and_says_why(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from captioner.app import export_dialog
     from captioner.app.export_dialog import ExportError
+    from captioner.private_files import new_temporary_beside
+
+    def on_a_full_disk(path: Path) -> tuple[int, Path]:
+        fd, partial = new_temporary_beside(path)
+        full = os.open("/dev/full", os.O_WRONLY)  # the kernel answers ENOSPC to every write
+        os.dup2(full, fd)
+        os.close(full)
+        return fd, partial
 
     target = tmp_path / "meeting.txt"
     target.write_text("yesterday's export\n")
-    (tmp_path / ".meeting.txt.partial").symlink_to("/dev/full")  # the new copy lands on a full disk
+    monkeypatch.setattr(export_dialog, "new_temporary_beside", on_a_full_disk)
     with pytest.raises(ExportError, match=r"Could not save .*meeting\.txt: No space left on device\. Free some space"):
         export_to(target, SEGMENTS, "txt")
     assert target.read_text() == "yesterday's export\n", "all or nothing: the old file is untouched"
-    assert not (tmp_path / ".meeting.txt.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.txt"], "no partial file left behind"
+    monkeypatch.undo()
     assert export_to(target, SEGMENTS, "txt").read_text() == to_text(SEGMENTS)  # room again: it works
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.txt"]
 
