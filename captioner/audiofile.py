@@ -7,6 +7,7 @@ of a block and the CLI hears what the app would.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def describe_audio(path: Path) -> sf._SoundFileInfo:
         raise AudioInputError(f"The audio file {path} does not exist.")
     if path.is_dir():
         raise AudioInputError(f"{path} is a folder; give an audio file (WAV, FLAC, OGG or MP3).")
+    if not os.access(path, os.R_OK):
+        raise AudioInputError(f"The audio file {path} cannot be read: permission denied. Check its permissions "
+                              f"(`chmod u+r {path.name}`) or copy it somewhere readable.")
     try:
         return sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -38,10 +42,12 @@ def iter_audio_blocks(path: Path, sample_rate: int, block_seconds: float = 0.1
     info = describe_audio(path)
     block = max(1, int(info.samplerate * block_seconds))
     resampler = StreamResampler(info.samplerate, sample_rate)  # the same conversion the app's capture uses
+    read = 0
     try:
         with sf.SoundFile(str(path)) as handle:
             while True:
                 data = handle.read(block, dtype="float32", always_2d=True)
+                read += data.shape[0]
                 last = data.shape[0] < block
                 mono = to_model_rate(data, resampler, last=last)
                 if mono.size:
@@ -49,7 +55,8 @@ def iter_audio_blocks(path: Path, sample_rate: int, block_seconds: float = 0.1
                 if last:
                     return
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioInputError(f"Reading {path} failed part-way ({exc}); the file may be truncated.") from exc
+        raise AudioInputError(f"Reading {path} failed at {read / info.samplerate:.1f} s of {info.duration:.1f} s "
+                              f"({exc}); the file may be truncated.") from exc
 
 
 def load_audio(path: Path, sample_rate: int) -> npt.NDArray[np.float32]:

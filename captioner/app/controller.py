@@ -7,6 +7,7 @@ is only ever spoken to through its command methods.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -265,14 +266,22 @@ class CaptionerController(QObject):
         self.window.show_message(text, 0)
         if not self.window.isVisible():
             self.tray.notify("Captioner: no audio", text)
+        if self.quit_when_done and self.input_file is not None:  # nothing will ever finish: say why and leave
+            print(f"captioner: {text}", file=sys.stderr)
+            self.quit(exit_code=1)
 
-    def _on_input_finished(self) -> None:
+    def _on_input_finished(self, problem: str = "") -> None:
         self._captioning_requested = False
-        self.window.show_message(f"Finished captioning {self.input_file.name if self.input_file else 'the file'}.")
+        if problem:
+            self.window.show_message(problem, 0)
+            print(f"captioner: {problem}", file=sys.stderr)
+        else:
+            name = self.input_file.name if self.input_file else "the file"
+            self.window.show_message(f"Finished captioning {name}.")
         self._close_session()
         self.sessionFinished.emit()
         if self.quit_when_done:
-            self.quit()
+            self.quit(exit_code=1 if problem else 0)
 
     # -- captions ----------------------------------------------------------------------------------
     def _on_segment(self, segment: Segment) -> None:
@@ -398,13 +407,13 @@ class CaptionerController(QObject):
         self._input_requested = False
         return True
 
-    def quit(self) -> None:
-        """Commit open text, stop the worker, save settings and leave."""
+    def quit(self, exit_code: int = 0) -> None:
+        """Commit open text, stop the worker, save settings and leave (with ``exit_code``)."""
         if self._quitting:
             return
         self._quitting = True
         self.shutdown()
-        QApplication.quit()
+        QApplication.exit(exit_code)
 
     def shutdown(self) -> None:
         """Safe to call again (``main`` does after the event loop ends): a worker that had not

@@ -74,7 +74,8 @@ class InferenceWorker(QThread):
     stateChanged = Signal(str)  # "idle", "monitoring", "running", "paused"
     statusMessage = Signal(str)
     inputFailed = Signal(str)
-    inputFinished = Signal()
+    inputFinished = Signal(str)
+    """A file input reached its end; the argument says why it stopped early ("" when it did not)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -368,7 +369,7 @@ class InferenceWorker(QThread):
             if src.finished:
                 self._flush()
                 self._close_input()
-                self.inputFinished.emit()
+                self.inputFinished.emit(getattr(src, "problem", None) or "")
             self._maybe_stats(0.0)
             return False
         arrival = ring.last_write_monotonic - ring.available() / rate  # of the block's last frame

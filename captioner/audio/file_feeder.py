@@ -13,29 +13,31 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from captioner.asr.errors import AudioInputError
 from captioner.audio.ringbuffer import RingBuffer
+from captioner.audiofile import describe_audio
 
 BLOCK_S = 0.02
 
 
 class FileFeeder:
-    """A producer thread that writes ``path`` into a ring buffer in 20 ms blocks on a real-time clock."""
+    """A producer thread that reads ``path`` block by block into a ring buffer on a real-time clock.
+
+    The file is streamed, never loaded whole (an hour of 48 kHz stereo would be 1.4 GB). A file that breaks
+    part-way (a truncated download, a bad sector) keeps everything before the break: the feeder stops there,
+    and ``problem`` says where and why.
+    """
 
     def __init__(self, path: str | Path, speed: float = 1.0, ring_seconds: float = 8.0) -> None:
         self.path = Path(path)
         self.label = f"File: {self.path.name}"
-        try:
-            data, rate = sf.read(str(self.path), dtype="float32", always_2d=True)
-        except Exception as err:
-            raise AudioInputError(
-                f"Could not read the audio file {self.path}: {err}. Use a WAV, FLAC or OGG file."
-            ) from err
-        self._data = np.ascontiguousarray(data, dtype=np.float32)
-        self.sample_rate = float(rate)
-        self.duration_s = len(self._data) / rate
+        info = describe_audio(self.path)
+        self.sample_rate = float(info.samplerate)
+        self.channels = int(info.channels)
+        self.duration_s = float(info.duration)
         self.speed = speed
-        self.ring = RingBuffer(max(int(ring_seconds * rate), 1), self._data.shape[1])
+        self.ring = RingBuffer(max(int(ring_seconds * info.samplerate), 1), self.channels)
+        self.problem: str | None = None
+        """Set when reading stopped before the end of the file: where, and why."""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
@@ -62,15 +64,24 @@ class FileFeeder:
         block = max(1, int(BLOCK_S * self.sample_rate))
         t0 = time.monotonic()
         pos = 0
-        while pos < len(self._data) and not self._stop.is_set():
-            due = t0 + pos / self.sample_rate / self.speed
-            delay = due - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-            chunk = self._data[pos : pos + block]
-            # A file can wait for the consumer (a device cannot), so no audio is dropped here.
-            while self.ring.capacity - self.ring.available() < len(chunk) and not self._stop.is_set():
-                time.sleep(0.005)
-            self.ring.write(chunk)
-            pos += len(chunk)
-        self._done.set()
+        try:
+            with sf.SoundFile(str(self.path)) as handle:
+                while not self._stop.is_set():
+                    due = t0 + pos / self.sample_rate / self.speed
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        self._stop.wait(delay)
+                    chunk = handle.read(block, dtype="float32", always_2d=True)
+                    if len(chunk) == 0:
+                        break
+                    # A file can wait for the consumer (a device cannot), so no audio is dropped here.
+                    while self.ring.capacity - self.ring.available() < len(chunk) and not self._stop.is_set():
+                        time.sleep(0.005)
+                    self.ring.write(np.ascontiguousarray(chunk))
+                    pos += len(chunk)
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            self.problem = (f"Reading {self.path.name} failed at {pos / self.sample_rate:.1f} s of "
+                            f"{self.duration_s:.1f} s ({exc}); the file may be truncated. Everything before that "
+                            "point was captioned.")
+        finally:
+            self._done.set()

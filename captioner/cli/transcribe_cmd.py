@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from captioner.asr.errors import CaptionerError
+from captioner.asr.errors import AudioInputError, CaptionerError
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, Token
 from captioner.asr.segmenter import CaptionSegmenter, Segment, segment_tokens
@@ -59,23 +59,32 @@ def run_transcribe(args: argparse.Namespace) -> int:
         segmenter = CaptionSegmenter(recognizer.tokenizer.decode, recognizer.frame_s)
     tokens: list[Token] = []
     started = time.monotonic()
-    for block in iter_audio_blocks(Path(args.audio), recognizer.sample_rate):
-        if args.realtime:
-            delay = started + recognizer.audio_seconds - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        new = recognizer.accept(block)
-        tokens += new
-        if live and segmenter:
-            update = segmenter.push(new, recognizer.decoded_seconds)
-            live.show(update.committed, update.tentative)
+    broken: AudioInputError | None = None
+    blocks = iter_audio_blocks(Path(args.audio), recognizer.sample_rate)
+    try:
+        for block in blocks:
+            if args.realtime:
+                delay = started + recognizer.audio_seconds - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            new = recognizer.accept(block)
+            tokens += new
+            if live and segmenter:
+                update = segmenter.push(new, recognizer.decoded_seconds)
+                live.show(update.committed, update.tentative)
+    except AudioInputError as exc:
+        if recognizer.audio_seconds == 0:
+            raise
+        broken = exc  # keep what was heard before the break, and say where it was
     new = recognizer.finish()
     tokens += new
     if live and segmenter:
         live.show(segmenter.push(new, recognizer.decoded_seconds).committed + segmenter.flush(), "")
-        if args.format == "text":
-            return 0
-    write_result(args, recognizer, tokens, sys.stdout)
+    if not (live and args.format == "text"):
+        write_result(args, recognizer, tokens, sys.stdout)
+    if broken is not None:
+        print(f"captioner: {broken} The transcript covers the audio before that point.", file=sys.stderr)
+        return 1
     return 0
 
 

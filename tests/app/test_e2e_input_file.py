@@ -72,3 +72,32 @@ def test_smoke_test_reports_a_bad_model(tmp_path: Path) -> None:
     report = json.loads(proc.stdout)
     assert proc.returncode == 1
     assert not report["ok"] and report["errors"][0].startswith("model: ")
+
+
+def _run_app_on(path: Path, model_dir: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    code = ("import sys; from captioner.app.main import main; "
+            f"sys.exit(main(['--model', {str(model_dir)!r}, '--input-file', {str(path)!r}, '--speed', '20', "
+            f"'--quit-when-done', '--settings', {str(tmp_path / 's.ini')!r}]))")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_DATA_HOME": str(tmp_path / "data")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env=env)
+
+
+def test_a_truncated_file_keeps_what_was_heard_and_says_where_it_broke(model_dir: Path, tmp_path: Path) -> None:
+    from tests.test_broken_audio_files import truncated_flac
+
+    proc = _run_app_on(truncated_flac(tmp_path), model_dir, tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "failed at" in proc.stderr and "Everything before that point was captioned" in proc.stderr
+    [log] = sorted((tmp_path / "data").rglob("*.txt"))
+    assert len(log.read_text().split()) >= 5, "the sentence decoded before the break is in the transcript"
+
+
+def test_an_unreadable_file_with_quit_when_done_exits(model_dir: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "not-audio.wav"
+    garbage.write_bytes(b"this is not a wave file" * 10)
+    proc = _run_app_on(garbage, model_dir, tmp_path)
+    assert proc.returncode == 1
+    assert "not an audio file Captioner can read" in proc.stderr
