@@ -100,9 +100,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"captioner: error: {args.input_file} does not exist or is not a file.", file=sys.stderr)
         return 2
     app = _qapp()
+    instance = None
+    if not args.input_file:  # a file run is a batch job beside the app, not a second app
+        from captioner.app.single_instance import InstanceServer, ask_running_instance_to_show, server_name
+
+        name = server_name(str(Path(args.settings).expanduser().resolve()) if args.settings else "")
+        if ask_running_instance_to_show(name):
+            print("Captioner is already running; its window was brought to the front.", file=sys.stderr)
+            return 0
+        instance = InstanceServer(name)
     controller = create_app(argv)
+    if instance is not None:
+        instance.showRequested.connect(controller.show_window)
     code = app.exec()
     controller.shutdown()
+    if instance is not None:
+        instance.close()
     return code
 
 
