@@ -21,6 +21,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -193,6 +194,7 @@ class SessionLog:
         """Write and sync what is left; if the disk still refuses, say what is lost from the file."""
         if not self._open:
             return
+        self._write_json({"ended": datetime.now().isoformat(timespec="seconds")})  # a clean end, for recovery
         self._open = False
         self._retry_timer.stop()
         try:
@@ -205,3 +207,35 @@ class SessionLog:
             self._sync_timer.stop()
             for f in self._files:
                 f.close()
+
+
+@dataclass(frozen=True)
+class InterruptedSession:
+    """A session whose log has no clean end: the app was killed, crashed or lost power during it."""
+
+    txt_path: Path
+    jsonl_path: Path
+    started: str
+    lines: int
+
+
+def find_interrupted(folder: Path) -> InterruptedSession | None:
+    """The newest session without its ``ended`` record (and not yet acknowledged), if any."""
+    logs = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    for jsonl in logs[:1]:
+        try:
+            records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, ValueError):
+            continue  # a torn last line is what a power cut leaves: the .txt still has the text
+        if any("ended" in r or "recovered" in r for r in records):
+            return None
+        started = next((str(r["session"]) for r in records if "session" in r), jsonl.stem)
+        lines = sum(1 for r in records if "text" in r)
+        return InterruptedSession(jsonl.with_suffix(".txt"), jsonl, started, lines)
+    return None
+
+
+def acknowledge(session: InterruptedSession) -> None:
+    """Mark an interrupted session as seen, so the next start does not offer it again."""
+    with open(session.jsonl_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"recovered": datetime.now().isoformat(timespec="seconds")}) + "\n")

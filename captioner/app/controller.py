@@ -6,17 +6,18 @@ is only ever spoken to through its command methods.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRect, QSettings, QStandardPaths, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QObject, QRect, QSettings, QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication
 
-from captioner.app.autosave import SessionLog
+from captioner.app.autosave import InterruptedSession, SessionLog, acknowledge, find_interrupted
 from captioner.app.engine import ModelInfo, ModelRequest
 from captioner.app.export_dialog import ExportError, ask_and_export
 from captioner.app.global_hotkey import system_wide_shortcut
@@ -58,6 +59,7 @@ class CaptionerController(QObject):
         self.model_info: ModelInfo | None = None
         self.state = "idle"
         self.session: SessionLog | None = None
+        self.interrupted: InterruptedSession | None = None
         self._quitting = False
         # What the GUI has asked the worker for. Its state signals arrive queued and can be older than the
         # last request, so decisions about opening and releasing the device rest on these, not on them.
@@ -77,6 +79,7 @@ class CaptionerController(QObject):
         self.worker.start()
         self.reload_model()
         if not input_file:
+            self._offer_interrupted_session()
             self._open_selected_source()
 
     # -- wiring ------------------------------------------------------------------------------------
@@ -88,6 +91,8 @@ class CaptionerController(QObject):
         w.sourceChosen.connect(self.choose_source)
         w.settingsRequested.connect(self.open_settings)
         w.realModelsRequested.connect(self.open_models_page)
+        w.recoveredOpenRequested.connect(self.open_interrupted_session)
+        w.recoveredDismissed.connect(self.dismiss_interrupted_session)
         w.demoNoticeDismissed.connect(self.dismiss_demo_notice)
         w.exportRequested.connect(self.export)
         w.overlayToggled.connect(self.set_overlay_visible)
@@ -160,6 +165,26 @@ class CaptionerController(QObject):
         dialog = self.open_settings()
         dialog.tabs.setCurrentWidget(dialog.models_page)
         return dialog
+
+    def _offer_interrupted_session(self) -> None:
+        found = find_interrupted(sessions_dir())
+        self.interrupted = found
+        if found is not None:
+            self.window.show_recovery_notice(
+                f"The session of {found.started.replace('T', ' ')} did not end cleanly (Captioner was closed by "
+                f"force or crashed). Its {found.lines} caption lines are saved in {found.txt_path}.")
+
+    def open_interrupted_session(self) -> None:
+        if self.interrupted is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.interrupted.txt_path)))
+            self.dismiss_interrupted_session()
+
+    def dismiss_interrupted_session(self) -> None:
+        if self.interrupted is not None:
+            with contextlib.suppress(OSError):
+                acknowledge(self.interrupted)
+            self.interrupted = None
+        self.window.show_recovery_notice(None)
 
     def dismiss_demo_notice(self) -> None:
         self.settings.demo_notice_dismissed = True

@@ -52,6 +52,8 @@ class MainWindow(QMainWindow):
     closeRequested = Signal()
     realModelsRequested = Signal()
     demoNoticeDismissed = Signal()
+    recoveredOpenRequested = Signal()
+    recoveredDismissed = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         self._banner_timer = timer(self, 10_000, self.banner.hide)
         outer.addWidget(self.banner)
         outer.addWidget(self._demo_notice(central))
+        outer.addWidget(self._recovery_notice(central))
         self.transcript = TranscriptView(central)
         outer.addWidget(self.transcript, 1)
         self.setCentralWidget(central)
@@ -178,6 +181,34 @@ class MainWindow(QMainWindow):
         row.addWidget(self.dismiss_demo_btn)
         self.demo_notice.hide()
         return self.demo_notice
+
+    def _recovery_notice(self, parent: QWidget) -> QFrame:
+        """Shown at start when the last session did not end cleanly: its transcript is safe, one click away."""
+        self.recovery_notice = QFrame(parent)
+        self.recovery_notice.setObjectName("RecoveryNotice")
+        self.recovery_notice.setStyleSheet("QFrame#RecoveryNotice { background: #fffbeb; border: 1px solid "
+                                           "#fcd34d; border-radius: 8px; } QFrame#RecoveryNotice QLabel "
+                                           "{ color: #78350f; }")
+        row = QHBoxLayout(self.recovery_notice)
+        row.setContentsMargins(10, 8, 10, 8)
+        self.recovery_text = QLabel(self.recovery_notice)
+        self.recovery_text.setWordWrap(True)
+        self.recovery_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.recovery_text, 1)
+        self.open_recovered_btn = QPushButton("Open transcript", self.recovery_notice)
+        self.open_recovered_btn.clicked.connect(lambda: self.recoveredOpenRequested.emit())
+        self.dismiss_recovered_btn = QPushButton("Dismiss", self.recovery_notice)
+        self.dismiss_recovered_btn.setAccessibleName("Dismiss the interrupted session notice")
+        self.dismiss_recovered_btn.clicked.connect(lambda: self.recoveredDismissed.emit())
+        row.addWidget(self.open_recovered_btn)
+        row.addWidget(self.dismiss_recovered_btn)
+        self.recovery_notice.hide()
+        return self.recovery_notice
+
+    def show_recovery_notice(self, text: str | None) -> None:
+        if text:
+            self.recovery_text.setText(text)
+        self.recovery_notice.setVisible(bool(text))
 
     def show_demo_notice(self, visible: bool) -> None:
         self.demo_notice.setVisible(visible)
