@@ -47,6 +47,8 @@ class GraphKind(enum.Enum):
     CACHELESS_ENCODER = "encoder WITHOUT cache support"
     CACHELESS_CTC = "encoder + CTC WITHOUT cache support"
     DECODER_JOINT = "RNNT decoder + joint"
+    RNNT_DECODER = "RNNT prediction network (sherpa-onnx decoder)"
+    RNNT_JOINER = "RNNT joint (sherpa-onnx joiner)"
     CTC_HEAD = "CTC head"
     UNKNOWN = "unrecognised graph"
 
@@ -93,6 +95,10 @@ class GraphInfo:
             return GraphKind.CACHELESS_CTC if ctc else GraphKind.CACHELESS_ENCODER
         if {"encoder_outputs", "targets"} <= ins:
             return GraphKind.DECODER_JOINT
+        if {"targets", "target_length"} <= ins:
+            return GraphKind.RNNT_DECODER
+        if len(self.inputs) == 2 and all(n.startswith(("encoder_output", "decoder_output")) for n in ins):
+            return GraphKind.RNNT_JOINER
         if len(self.inputs) == 1 and len(self.outputs) == 1:
             return GraphKind.CTC_HEAD
         return GraphKind.UNKNOWN

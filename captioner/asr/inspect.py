@@ -27,12 +27,14 @@ from captioner.asr.graphs import (
     require_signature,
 )
 from captioner.asr.model_folder import ModelFolder, initial_cache_shapes, load_model_folder
-from captioner.asr.spec import ModelSpec
+from captioner.asr.sherpa_pack import SHERPA_INT8, check_decoder, check_joiner
+from captioner.asr.spec import ModelLayout, ModelSpec
 from captioner.asr.tokenizer import Tokenizer
 
 WEIGHT_SCHEMES = {
     "float16-weights": "float16 (rounded at export, computed in float32)",
     "int8-matmul": "int8-matmul (encoder MatMul weights in int8)",
+    SHERPA_INT8: "int8 (sherpa-onnx's quantize_dynamic QUInt8 on all graphs)",
 }
 """How ``captioner inspect`` describes each ``ModelSpec.quantization``; an unknown one is shown as it is."""
 
@@ -46,6 +48,30 @@ class InspectReport:
     graphs: list[GraphInfo] = field(default_factory=list)
     graph_errors: dict[str, str] = field(default_factory=dict)
     tokenizer_model: bytes | None = None
+    tokenizer: Tokenizer | None = None
+
+    @property
+    def layout_text(self) -> str | None:
+        """The folder's layout in words: "sherpa-onnx pack (int8)", "Captioner folder (...)", ..."""
+        if self.spec is None:
+            return None
+        text = self.spec.layout.describe()
+        if self.spec.layout is ModelLayout.SHERPA_ONNX:
+            text += " (int8)" if self.spec.quantization == SHERPA_INT8 else " (float)"
+        return text
+
+    def _text_style(self) -> tuple[bool | None, bool | None]:
+        if self.tokenizer is not None:
+            return self.tokenizer.text_style()
+        if self.tokenizer_model:
+            return Tokenizer(self.tokenizer_model).text_style()
+        return None, None
+
+    @staticmethod
+    def _modes(spec: ModelSpec, first_chunk: bool) -> list[str]:
+        if spec.layout is ModelLayout.SHERPA_ONNX:
+            return ["S", "B"]
+        return ["A", "B", "S"] if first_chunk else ["B", "S"]
 
     @property
     def cache_support(self) -> bool:
@@ -75,9 +101,11 @@ class InspectReport:
         }
         if spec is not None:
             frame_ms = spec.preprocessor.frame_ms
-            cased, punctuated = Tokenizer(self.tokenizer_model).text_style() if self.tokenizer_model else (None, None)
+            cased, punctuated = self._text_style()
             data.update({
                 "name": spec.name,
+                "layout_text": self.layout_text,
+                "notes": list(spec.notes),
                 "family": spec.family.value,
                 "languages": sorted(spec.prompt.dictionary) if spec.prompt else None,
                 "default_language": spec.prompt.default if spec.prompt else None,
@@ -101,7 +129,8 @@ class InspectReport:
                         "chunk_ms": [round(c * frame_ms) for c in s.chunk_frames],
                         "encoder_frames_per_step": s.valid_out_len,
                         "left_context_ms": round(s.att_context_size[0] * spec.encoder_frame_ms),
-                        "streaming_modes": ["A", "B"] if s.first_chunk_encoder_file else ["B"],
+                        "streaming_modes": self._modes(spec, bool(s.first_chunk_encoder_file)),
+                        "window_frames": s.pre_encode_cache_size + s.chunk_frames[1],
                         "encoder": s.encoder_file,
                     }
                     for s, ms in zip(spec.streaming, spec.lookaheads_ms(), strict=True)
@@ -114,7 +143,8 @@ class InspectReport:
         if self.spec is not None:
             s = self.spec
             lines += [
-                f"Name: {s.name} ({'captioner export' if s.layout == 'manifest' else 'NeMo export + config'})",
+                f"Name: {s.name}",
+                f"Layout: {self.layout_text}",
                 f"Encoder: {s.encoder.n_layers} layers, d_model {s.encoder.d_model}, "
                 f"subsampling x{s.encoder.subsampling_factor}, conv cache {s.encoder.conv_cache_size} "
                 f"({s.encoder_frame_ms:g} ms per encoder frame)",
@@ -123,15 +153,16 @@ class InspectReport:
                 f"Vocabulary: {s.vocab_size} tokens + blank (id {s.blank_id})",
                 f"Family: {s.family.value}; decoders {', '.join(d.upper() for d in s.decoders())}",
             ]
-            if self.tokenizer_model:
-                cased, punctuated = Tokenizer(self.tokenizer_model).text_style()
+            if self.tokenizer is not None or self.tokenizer_model:
+                cased, punctuated = self._text_style()
                 lines.append("Text: " + ("capitals" if cased else "lower case") + " and "
                              + ("punctuation" if punctuated else "no punctuation"))
             if s.prompt is not None:
                 lines.append(f"Languages: {', '.join(sorted(s.prompt.dictionary))} (default {s.prompt.default}; "
                              "choose with --language)")
+            lines += [f"Note: {note}" for note in s.notes]
             for st, ms in zip(s.streaming, s.lookaheads_ms(), strict=True):
-                modes = "A+B" if st.first_chunk_encoder_file else "B"
+                modes = "+".join(self._modes(s, bool(st.first_chunk_encoder_file)))
                 lines.append(
                     f"Lookahead {ms} ms (chunk {round(st.chunk_frames[1] * s.preprocessor.frame_ms)} ms): "
                     f"att_context {list(st.att_context_size)}, chunk {list(st.chunk_frames)} "
@@ -178,8 +209,9 @@ def inspect_model_folder(path: Path | str) -> InspectReport:
         return InspectReport(folder_path, False, message, None, graphs, errors)
     spec = folder.spec
     summary = (f"{spec.name}: {', '.join(d.upper() for d in spec.decoders())} with lookahead "
-               f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}; cache-aware streaming export.")
-    return InspectReport(folder_path, True, summary, spec, graphs, errors, folder.tokenizer_model)
+               f"{', '.join(f'{ms} ms' for ms in spec.lookaheads_ms())}; cache-aware streaming export"
+               f" ({spec.layout.describe()}).")
+    return InspectReport(folder_path, True, summary, spec, graphs, errors, folder.tokenizer_model, folder.tokenizer())
 
 
 GraphCheck = Callable[[ort.InferenceSession, GraphInfo], None]
@@ -187,6 +219,8 @@ GraphCheck = Callable[[ort.InferenceSession, GraphInfo], None]
 PROBE_ENCODER_FRAMES = 65
 """The test window's length in encoder frames: longer than any lookahead's step (1040 ms is 14), so a graph
 exported for another lookahead shows itself by the frames it keeps."""
+SHORT_PROBE_ENCODER_FRAMES = 24
+"""Retried when the long window fails: graphs with a short baked position table (small ``pos_emb_max_len``)."""
 
 
 def _planned_checks(folder: ModelFolder) -> dict[str, GraphCheck]:
@@ -213,7 +247,29 @@ def _planned_checks(folder: ModelFolder) -> dict[str, GraphCheck]:
         if streaming.ctc_file and streaming.ctc_file != streaming.encoder_file:
             checks[streaming.ctc_file] = encoder_check("cache-aware encoder + CTC", left, valid, ms)
 
-    if spec.rnnt is not None:
+    if spec.rnnt is not None and spec.rnnt.joiner_file is not None:
+        split = spec.rnnt
+        decoder_out: list[np.ndarray] = []
+
+        def decoder_check(session: ort.InferenceSession, info: GraphInfo) -> None:
+            check_decoder(info)
+            states = np.zeros((split.pred_rnn_layers, 1, split.pred_hidden), np.float32)
+            names = [i.name for i in info.inputs]
+            out = session.run(None, dict(zip(names, [np.full((1, 1), spec.blank_id, np.int32), np.ones(1, np.int32),
+                                                     states, states], strict=True)))
+            decoder_out.append(out[0])
+
+        def joiner_check(session: ort.InferenceSession, info: GraphInfo) -> None:
+            check_joiner(info)
+            hidden = decoder_out[0] if decoder_out else np.zeros((1, split.pred_hidden, 1), np.float32)
+            out = session.run(None, {info.inputs[0].name: np.zeros((1, spec.encoder.d_model, 1), np.float32),
+                                     info.inputs[1].name: hidden})[0]
+            _check_vocab(info, int(out.shape[-1]), expected_outputs, folder)
+
+        checks[split.decoder_joint_file] = decoder_check
+        if split.joiner_file is not None:
+            checks[split.joiner_file] = joiner_check
+    elif spec.rnnt is not None:
         rnnt = spec.rnnt
 
         def joint_check(session: ort.InferenceSession, info: GraphInfo) -> None:
@@ -243,24 +299,31 @@ def _check_encoder_window(session: ort.InferenceSession, info: GraphInfo, folder
                           valid_out_len: int, lookahead_ms: int, expected_outputs: int) -> None:
     """Run a long window: the graph must trim it to the manifest's frames per step (its lookahead)."""
     spec = folder.spec
-    channel, time = initial_cache_shapes(info, spec.encoder, left)
-    width = spec.encoder.subsampling_factor * PROBE_ENCODER_FRAMES + 1
-    try:
-        outputs = session.run(None, {
-            "audio_signal": np.zeros((1, spec.preprocessor.n_mels, width), np.float32),
-            "length": np.array([width], np.int64),
-            "cache_last_channel": np.zeros(channel, np.float32),
-            "cache_last_time": np.zeros(time, np.float32),
-            "cache_last_channel_len": np.zeros(1, np.int64),
-            **({"prompt_index": np.array([spec.prompt.index(None)], np.int64)}
-               if spec.prompt is not None and "prompt_index" in info.input_names else {}),
-        })
-    except Exception as exc:  # ORT's own exception types
+    channel, time = initial_cache_shapes(info, spec.encoder, left, spec.cache_layout)
+    outputs = None
+    failure: Exception | None = None
+    for probe_frames in (PROBE_ENCODER_FRAMES, SHORT_PROBE_ENCODER_FRAMES):
+        width = spec.encoder.subsampling_factor * probe_frames + 1
+        try:
+            outputs = session.run(None, {
+                "audio_signal": np.zeros((1, spec.preprocessor.n_mels, width), np.float32),
+                "length": np.array([width], np.int64),
+                "cache_last_channel": np.zeros(channel, np.float32),
+                "cache_last_time": np.zeros(time, np.float32),
+                "cache_last_channel_len": np.zeros(1, np.int64),
+                **({"prompt_index": np.array([spec.prompt.index(None)], np.int64)}
+                   if spec.prompt is not None and "prompt_index" in info.input_names else {}),
+            })
+            break
+        except Exception as exc:  # ORT's own exception types
+            failure = failure or exc
+    if outputs is None:
+        assert failure is not None
         raise ModelFolderError(
-            f"{info.path} fails on a test window ({str(exc).strip().splitlines()[0]}): its inputs do not match "
+            f"{info.path} fails on a test window ({str(failure).strip().splitlines()[0]}): its inputs do not match "
             f"{spec.preprocessor.n_mels} mels and caches {channel} / {time}.",
             "The graph and the manifest/config come from different models: re-export with `captioner export`.",
-        ) from exc
+        ) from failure
     main = outputs[0]
     frames = main.shape[-1] if info.kind is GraphKind.CACHE_AWARE_ENCODER else main.shape[1]
     if info.kind is GraphKind.CACHE_AWARE_CTC:

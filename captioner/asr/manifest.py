@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from captioner.asr.errors import ModelFolderError
-from captioner.asr.spec import CtcSpec, EncoderSpec, ModelSpec, PreprocessorSpec, PromptSpec, RnntSpec, StreamingSpec
+from captioner.asr.spec import (
+    CtcSpec,
+    EncoderSpec,
+    ModelLayout,
+    ModelSpec,
+    PreprocessorSpec,
+    PromptSpec,
+    RnntSpec,
+    StreamingSpec,
+)
 
 MANIFEST_NAME = "captioner-model.json"
 FORMAT_NAME = "captioner-streaming-model"
@@ -33,11 +42,18 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
         "streaming": [asdict(s) for s in spec.streaming],
         "vocabulary": {"size": spec.vocab_size, "blank_id": spec.blank_id, "tokenizer": spec.tokenizer_file},
         "decoders": {
-            "rnnt": asdict(spec.rnnt) if spec.rnnt else None,
+            "rnnt": _rnnt_dict(spec.rnnt) if spec.rnnt else None,
             "ctc": asdict(spec.ctc) if spec.ctc else None,
         },
         **({"prompt": asdict(spec.prompt)} if spec.prompt else {}),
     }
+
+
+def _rnnt_dict(rnnt: RnntSpec) -> dict[str, Any]:
+    data = asdict(rnnt)
+    if data.get("joiner_file") is None:
+        data.pop("joiner_file", None)  # Captioner's folders have one decoder_joint graph
+    return data
 
 
 def write_manifest(spec: ModelSpec, folder: Path) -> Path:
@@ -98,7 +114,7 @@ def read_manifest(path: Path) -> ModelSpec:
             tokenizer_file=str(voc["tokenizer"]),
             rnnt=RnntSpec(**dec["rnnt"]) if dec.get("rnnt") else None,
             ctc=CtcSpec(**dec["ctc"]) if dec.get("ctc") else None,
-            layout="manifest",
+            layout=ModelLayout.MANIFEST,
             prompt=_prompt(data.get("prompt")),
         )
     except (KeyError, TypeError, ValueError) as exc:

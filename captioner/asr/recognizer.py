@@ -10,8 +10,20 @@ It reproduces NeMo's cache-aware streaming exactly (``CacheAwareStreamingAudioBu
   ``chunk[1]`` frames, through the one graph every step uses.
 
 At the end of the stream a shorter last window is fed, and a later chunk too short to give one
-encoder frame is dropped, as NeMo does. Tokens are handed to the caller and not kept, so memory
-stays flat over hours.
+encoder frame is dropped, as NeMo does.
+
+It also streams the way sherpa-onnx streams NeMo transducers (``OnlineRecognizerTransducerNeMoImpl``):
+
+* mode "S": sherpa-onnx's kaldi-native-fbank features (``captioner.asr.sherpa_features``), and every step
+  feeds exactly ``window_size = pre_encode_cache_size + chunk[1]`` frames starting at the processed position
+  (frame 0 first: no zero pre-pad, no first-chunk graph), with ``length = window_size``, keeps every encoder
+  output, and advances ``chunk_shift = chunk[1]``; a window runs once ``position + window_size`` frames are
+  fewer than those computed (sherpa's ``IsReady``). sherpa-onnx never feeds a short window, so ``finish``
+  appends ``window_size`` frames of silence first (as sherpa-onnx's examples append tail padding) and then
+  flushes the features: every heard frame is decoded, and the tokens equal sherpa-onnx's when it is fed the
+  same padding before ``input_finished``. The default for a sherpa-onnx pack.
+
+Tokens are handed to the caller and not kept, so memory stays flat over hours.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from captioner.asr.decoding import CtcGreedyDecoder, RawToken, RnntGreedyDecoder
+from captioner.asr.decoding import CtcGreedyDecoder, RawToken, RnntGreedyDecoder, SherpaRnntGreedyDecoder
 from captioner.asr.encoder import CacheAwareEncoder
 from captioner.asr.errors import CaptionerError, ModelFolderError
 from captioner.asr.features import StreamingFeaturizer
@@ -40,10 +52,13 @@ from captioner.asr.graphs import (
 )
 from captioner.asr.model_folder import ModelFolder
 from captioner.asr.runtime import active_provider, create_session
-from captioner.asr.tokenizer import Tokenizer
+from captioner.asr.sherpa_features import KaldiFbankSpec, SherpaFeaturizer
+from captioner.asr.sherpa_pack import check_decoder, check_joiner
+from captioner.asr.spec import ModelLayout
 
 DECODERS = ("rnnt", "ctc")
-MODES = ("A", "B")
+MODES = ("A", "B", "S")
+SHERPA_MODE = "S"
 
 
 @dataclass(frozen=True)
@@ -81,9 +96,9 @@ class StreamingRecognizer:
         assert encoder_file is not None
         first_file = None if whole_ctc_graph else self.streaming.first_chunk_encoder_file
         if mode is None:
-            mode = "A" if first_file else "B"
+            mode = SHERPA_MODE if spec.layout is ModelLayout.SHERPA_ONNX else ("A" if first_file else "B")
         if mode not in MODES:
-            raise CaptionerError(f"Unknown streaming mode {mode!r}; choose A or B.")
+            raise CaptionerError(f"Unknown streaming mode {mode!r}; choose A, B or S.")
         if mode == "A" and first_file is None:
             raise CaptionerError(
                 f"Streaming mode A needs a first-chunk encoder graph, which {folder.path} lacks; use mode B "
@@ -111,18 +126,25 @@ class StreamingRecognizer:
                 raise ModelFolderError(f"{folder.path} describes a language-prompt model but {encoder_file} has no "
                                        "prompt_index input.", "Import the model again with `captioner import`.")
         self._encoder = CacheAwareEncoder(session, info, spec.encoder, self.streaming.last_channel_cache_size,
-                                          first_session, extra)
+                                          first_session, extra, spec.cache_layout)
 
         self._ctc_head: ort.InferenceSession | None = None
-        self._rnnt: RnntGreedyDecoder | None = None
+        self._rnnt: RnntGreedyDecoder | SherpaRnntGreedyDecoder | None = None
         self._ctc: CtcGreedyDecoder | None = None
         if decoder == "rnnt":
             assert spec.rnnt is not None
             # One small LSTM step per call: a thread pool only adds wake-up latency.
             joint, joint_info = self._open(folder, spec.rnnt.decoder_joint_file, provider, 1)
-            require_signature(joint_info, DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS, "decoder_joint")
-            self._rnnt = RnntGreedyDecoder(joint, spec.blank_id, spec.rnnt.pred_hidden, spec.rnnt.pred_rnn_layers,
-                                           spec.rnnt.max_symbols_per_step)
+            if spec.rnnt.joiner_file is not None:
+                check_decoder(joint_info)
+                joiner, joiner_info = self._open(folder, spec.rnnt.joiner_file, provider, 1)
+                check_joiner(joiner_info)
+                self._rnnt = SherpaRnntGreedyDecoder(joint, joiner, spec.blank_id, spec.rnnt.pred_hidden,
+                                                     spec.rnnt.pred_rnn_layers, spec.rnnt.max_symbols_per_step)
+            else:
+                require_signature(joint_info, DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS, "decoder_joint")
+                self._rnnt = RnntGreedyDecoder(joint, spec.blank_id, spec.rnnt.pred_hidden,
+                                               spec.rnnt.pred_rnn_layers, spec.rnnt.max_symbols_per_step)
         else:
             if not whole_ctc_graph:
                 assert spec.ctc is not None and spec.ctc.head_file is not None
@@ -130,10 +152,15 @@ class StreamingRecognizer:
                 self._ctc_head_input = self._ctc_head.get_inputs()[0].name
             self._ctc = CtcGreedyDecoder(spec.blank_id)
 
-        self.tokenizer = Tokenizer(folder.tokenizer_model)
+        self.tokenizer = folder.tokenizer()
         self.sample_rate = spec.preprocessor.sample_rate
         self.frame_s = spec.encoder_frame_ms / 1000.0
-        self._featurizer = StreamingFeaturizer(spec.preprocessor)
+        self._featurizer: StreamingFeaturizer | SherpaFeaturizer
+        if mode == SHERPA_MODE:
+            self._featurizer = SherpaFeaturizer(KaldiFbankSpec(n_mels=spec.preprocessor.n_mels,
+                                                               sample_rate=spec.preprocessor.sample_rate))
+        else:
+            self._featurizer = StreamingFeaturizer(spec.preprocessor)
         self.step_seconds: deque[float] = deque(maxlen=4096)
         """Compute time of recent encoder+decoder steps (bounded), for stats and benchmarks."""
         self.reset()
@@ -213,8 +240,16 @@ class StreamingRecognizer:
         self._finished = True
         if self._samples_in == 0:
             return []  # nothing was heard: NeMo would still run one padded frame and may emit noise
+        if self.mode == SHERPA_MODE:
+            padding = np.zeros(self.sherpa_window * self.spec.preprocessor.hop_length, np.float32)
+            self._append(self._featurizer.accept(padding))
         self._append(self._featurizer.finish())
         return self._run(final=True)
+
+    @property
+    def sherpa_window(self) -> int:
+        """sherpa-onnx's ``window_size``: the pre-encode cache plus one chunk, in feature frames."""
+        return self.streaming.pre_encode_cache_size + self.streaming.chunk_frames[1]
 
     def _append(self, frames: npt.NDArray[np.float32]) -> None:
         if frames.shape[1]:
@@ -222,6 +257,8 @@ class StreamingRecognizer:
 
     # ----------------------------------------------------------------------------------------- steps
     def _run(self, final: bool) -> list[Token]:
+        if self.mode == SHERPA_MODE:
+            return self._run_sherpa()
         s = self.streaming
         later_min = self.spec.encoder.subsampling_factor
         tokens: list[Token] = []
@@ -242,6 +279,22 @@ class StreamingRecognizer:
             self._next += shift
             self._step += 1
         self._trim_features()
+        return tokens
+
+    def _run_sherpa(self) -> list[Token]:
+        """sherpa-onnx's ``IsReady`` / ``DecodeStreams``: full windows only, from frame 0, advancing ``chunk_shift``."""
+        window, shift = self.sherpa_window, self.streaming.shift_frames[1]
+        tokens: list[Token] = []
+        while self._next + window < self._feats_base + self._feats.shape[1]:
+            start = self._next - self._feats_base
+            started = time.perf_counter()
+            tokens += self._decode(self._encoder.step(self._feats[:, start : start + window], all_outputs=True))
+            self.step_seconds.append(time.perf_counter() - started)
+            self._next += shift
+            self._step += 1
+        if self._next > self._feats_base:
+            self._feats = self._feats[:, self._next - self._feats_base :]
+            self._feats_base = self._next
         return tokens
 
     def _pre_encode_cache(self) -> npt.NDArray[np.float32]:

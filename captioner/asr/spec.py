@@ -1,8 +1,8 @@
 """Plain descriptions of a streaming model: what the engine needs to know, independent of file layout.
 
-Both model-folder layouts (Captioner's own manifest, or a hand-made NeMo export with its
-``model_config.yaml``) are turned into these dataclasses, so the recognizer never cares where a
-number came from. Every number is read from the model, never assumed from the large model.
+Every model-folder layout (Captioner's own manifest, a hand-made NeMo export with its ``model_config.yaml``,
+a sherpa-onnx pack, a layer-first export) is turned into these dataclasses, so the recognizer never cares
+where a number came from. Every number is read from the model, never assumed from the large model.
 """
 
 from __future__ import annotations
@@ -11,6 +11,39 @@ import enum
 from dataclasses import dataclass, field
 
 FEATURE_FRAME_MS = 10
+
+
+class ModelLayout(str, enum.Enum):
+    """Which kind of folder a model came from (a ``str`` enum: it compares equal to its value)."""
+
+    MANIFEST = "manifest"
+    """``captioner export`` / ``captioner import``: ``captioner-model.json`` + graphs + ``tokenizer.model``."""
+    NEMO_EXPORT = "nemo-export"
+    """A hand-made NeMo export (``encoder-NAME.onnx`` + ``decoder_joint-NAME.onnx``) with its config."""
+    SHERPA_ONNX = "sherpa-onnx"
+    """sherpa-onnx's streaming NeMo transducer pack: ``encoder/decoder/joiner(.int8).onnx`` + ``tokens.txt``."""
+    LAYER_FIRST = "layer-first"
+    """``encoder.onnx`` + ``decoder_joint.onnx`` whose caches are NeMo's layer-first ``[layers, B, ...]``."""
+
+    def describe(self) -> str:
+        return _LAYOUT_TEXT[self]
+
+
+_LAYOUT_TEXT = {
+    ModelLayout.MANIFEST: "Captioner folder (captioner export / import)",
+    ModelLayout.NEMO_EXPORT: "hand-made NeMo export + config",
+    ModelLayout.SHERPA_ONNX: "sherpa-onnx pack",
+    ModelLayout.LAYER_FIRST: "layer-first export (caches [layers, batch, ...])",
+}
+
+
+class CacheLayout(enum.Enum):
+    """Axis order of ``cache_last_channel`` / ``cache_last_time`` in an encoder graph."""
+
+    BATCH_FIRST = "batch-first"
+    """NeMo's ONNX export and sherpa-onnx: ``[B, L, C, D]`` / ``[B, L, D, K-1]``."""
+    LAYER_FIRST = "layer-first"
+    """NeMo's ``get_initial_cache_state`` order, kept by some exporters: ``[L, B, C, D]`` / ``[L, B, D, K-1]``."""
 
 
 class ModelFamily(enum.Enum):
@@ -89,9 +122,14 @@ class EncoderSpec:
 @dataclass(frozen=True)
 class RnntSpec:
     decoder_joint_file: str
+    """NeMo's ``decoder_joint`` graph; with ``joiner_file`` set, the prediction network alone (sherpa's
+    ``decoder.onnx``: ``targets``, ``target_length``, two LSTM states -> output, length, two states)."""
     pred_hidden: int
     pred_rnn_layers: int = 1
     max_symbols_per_step: int = 10
+    joiner_file: str | None = None
+    """sherpa-onnx's separate joint (``joiner.onnx``: encoder frame ``[B, D, 1]``, prediction output
+    ``[B, H, 1]`` -> logits); ``None`` when ``decoder_joint_file`` holds both."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +172,7 @@ class ModelSpec:
     ctc: CtcSpec | None = None
     nemo_version: str | None = None
     source: str | None = None
-    layout: str = "manifest"
+    layout: ModelLayout = ModelLayout.MANIFEST
     quantization: str | None = None
     """``None`` for the exported float32 graphs; "int8-matmul" after ``captioner quantize``, "float16-weights"
     after ``captioner export --weights float16`` (weights rounded to float16, computed in float32)."""
@@ -143,6 +181,8 @@ class ModelSpec:
     notes: tuple[str, ...] = field(default=())
     prompt: PromptSpec | None = None
     """Set for language-prompt models: every encoder graph then takes ``prompt_index``."""
+    cache_layout: CacheLayout = CacheLayout.BATCH_FIRST
+    """Axis order of the encoder graphs' cache inputs (and outputs, which are fed back as they come)."""
 
     @property
     def encoder_frame_ms(self) -> float:
