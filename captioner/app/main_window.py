@@ -9,7 +9,7 @@ to the worker, the overlay and the settings.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -37,6 +37,9 @@ STATE_TEXT = {
     "running": ("● Captioning", "#fee2e2", "#b91c1c"),
     "paused": ("❚❚ Paused", "#fef3c7", "#92400e"),
 }
+KEYS = {"start": "Ctrl+R", "pause": "Ctrl+P", "stop": "Ctrl+Shift+S", "settings": "Ctrl+,"}
+"""Window-wide shortcuts: they live on the window, not on the buttons, so a button's changing text
+(Start / Resume, each with its own mnemonic) can never take them away."""
 EXPORT_FORMATS = (("Text (.txt)", "txt"), ("SubRip subtitles (.srt)", "srt"), ("WebVTT (.vtt)", "vtt"),
                   ("JSON (.json)", "json"))
 
@@ -83,6 +86,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.transcript, 1)
         self.setCentralWidget(central)
         self._status_bar()
+        self._shortcuts()
         self.set_state("idle")
 
     # -- building ----------------------------------------------------------------------------------
@@ -95,16 +99,15 @@ class MainWindow(QMainWindow):
 
         row = QHBoxLayout()
         row.setSpacing(6)
-        self.start_btn = QPushButton(glyph_icon("record", "#ffffff"), "Start", card)
+        self.start_btn = QPushButton(glyph_icon("record", "#ffffff"), "&Start", card)
         self.start_btn.setObjectName("StartButton")
-        self.start_btn.setShortcut(QKeySequence("Ctrl+R"))
-        self.start_btn.setToolTip("Start captioning (Ctrl+R)")
+        self.start_btn.setToolTip(f"Start captioning ({KEYS['start']})")
         self.start_btn.clicked.connect(lambda: self.startRequested.emit())
-        self.pause_btn = QPushButton(glyph_icon("pause", "#334155"), "Pause", card)
-        self.pause_btn.setToolTip("Pause: audio is ignored until you resume")
+        self.pause_btn = QPushButton(glyph_icon("pause", "#334155"), "&Pause", card)
+        self.pause_btn.setToolTip(f"Pause: audio is ignored until you resume ({KEYS['pause']})")
         self.pause_btn.clicked.connect(lambda: self.pauseRequested.emit())
-        self.stop_btn = QPushButton(glyph_icon("stop", "#334155"), "Stop", card)
-        self.stop_btn.setToolTip("Stop and finish this session")
+        self.stop_btn = QPushButton(glyph_icon("stop", "#334155"), "S&top", card)
+        self.stop_btn.setToolTip(f"Stop and finish this session ({KEYS['stop']})")
         self.stop_btn.clicked.connect(lambda: self.stopRequested.emit())
         for b in (self.start_btn, self.pause_btn, self.stop_btn):
             row.addWidget(b)
@@ -148,9 +151,10 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, f=fmt: self.exportRequested.emit(f))
             menu.addAction(act)
         self.export_btn.setMenu(menu)
-        settings_btn = QPushButton("Settings…", card)
-        settings_btn.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings_btn = QPushButton("Settin&gs…", card)
+        settings_btn.setToolTip(f"Model, audio source and caption style ({KEYS['settings']})")
         settings_btn.clicked.connect(lambda: self.settingsRequested.emit())
+        self.settings_btn = settings_btn
         row2.addWidget(self.overlay_btn)
         row2.addWidget(self.export_btn)
         row2.addWidget(settings_btn)
@@ -213,6 +217,15 @@ class MainWindow(QMainWindow):
     def show_demo_notice(self, visible: bool) -> None:
         self.demo_notice.setVisible(visible)
 
+    def _shortcuts(self) -> None:
+        for key, button in (("start", self.start_btn), ("pause", self.pause_btn), ("stop", self.stop_btn),
+                            ("settings", self.settings_btn)):
+            shortcut = QShortcut(QKeySequence(KEYS[key]), self)
+            shortcut.activated.connect(lambda b=button: b.click() if b.isEnabled() else None)
+        preferences = QKeySequence(QKeySequence.StandardKey.Preferences)
+        if not preferences.isEmpty() and preferences != QKeySequence(KEYS["settings"]):
+            QShortcut(preferences, self).activated.connect(self.settings_btn.click)
+
     def _status_bar(self) -> None:
         bar = self.statusBar()
         self.state_pill = QLabel(self)
@@ -251,7 +264,8 @@ class MainWindow(QMainWindow):
         self.state_pill.setStyleSheet(f"QLabel#StatePill {{ background: {bg}; color: {fg}; }}")
         running = state == "running"
         paused = state == "paused"
-        self.start_btn.setText("Resume" if paused else "Start")
+        self.start_btn.setText("&Resume" if paused else "&Start")
+        self.start_btn.setToolTip(f"{'Resume' if paused else 'Start'} captioning ({KEYS['start']})")
         self.start_btn.setEnabled(self._has_model and not running)
         self.pause_btn.setEnabled(running)
         self.stop_btn.setEnabled(running or paused)

@@ -16,10 +16,15 @@ SUBCOMMANDS = ("inspect", "transcribe", "import", "models", "export", "quantize"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from captioner.app.options import build_parser as app_parser
+
+    app_help = app_parser().format_help().split("\n", 1)[1]  # the app's options, without its usage line
     parser = argparse.ArgumentParser(
         prog="captioner",
         description="Live, private captions from a NeMo cache-aware streaming model running on this machine. "
         "Without a command, opens the app.",
+        epilog="The app (captioner [OPTIONS], no command):\n" + app_help.split("options:", 1)[-1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -34,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--decoder", choices=("rnnt", "ctc"), default="rnnt")
     transcribe.add_argument("--lookahead-ms", type=int, metavar="MS",
                             help="one of the lookaheads the model provides (default: the model's first)")
-    transcribe.add_argument("--mode", choices=("A", "B"),
-                            help="NeMo streaming mode (default: A when the folder has a first-chunk graph)")
+    transcribe.add_argument("--mode", choices=("A", "B", "S"),
+                            help="streaming mode: NeMo's A (default when the folder has a first-chunk graph) or B, "
+                                 "or S as sherpa-onnx streams (the default for sherpa-onnx packs)")
     transcribe.add_argument("--format", choices=("text", "json", "srt", "vtt"), default="text")
     transcribe.add_argument("--realtime", action="store_true",
                             help="feed the audio at wall-clock speed and print captions as they appear")

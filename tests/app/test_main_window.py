@@ -40,8 +40,36 @@ def test_buttons_follow_state(qtbot: QtBot) -> None:
     w.set_state("running")
     assert not w.start_btn.isEnabled() and w.pause_btn.isEnabled() and w.stop_btn.isEnabled()
     w.set_state("paused")
-    assert w.start_btn.text() == "Resume" and w.start_btn.isEnabled() and w.stop_btn.isEnabled()
+    assert w.start_btn.text() == "&Resume" and w.start_btn.isEnabled() and w.stop_btn.isEnabled()
     assert "Paused" in w.state_pill.text()
+
+
+def test_keys_work_in_every_state(qtbot: QtBot) -> None:
+    """Ctrl+R, Ctrl+P, Ctrl+Shift+S and Ctrl+, act whenever their button would, through every transition."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = _window(qtbot)
+    w.set_model(INFO)
+    with qtbot.waitActive(w):
+        w.activateWindow()
+    keys = {"start": (Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier),
+            "pause": (Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier),
+            "stop": (Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier),
+            "settings": (Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)}
+    signals = {"start": w.startRequested, "pause": w.pauseRequested, "stop": w.stopRequested,
+               "settings": w.settingsRequested}
+    heard: list[str] = []
+    for name, signal in signals.items():
+        signal.connect(lambda n=name: heard.append(n))
+    allowed = {"monitoring": {"start", "settings"}, "running": {"pause", "stop", "settings"},
+               "paused": {"start", "stop", "settings"}, "idle": {"start", "settings"}}
+    for state in ("monitoring", "running", "paused", "running", "paused", "idle", "monitoring"):
+        w.set_state(state)
+        for name, (key, modifiers) in keys.items():
+            heard.clear()
+            QTest.keyClick(w, key, modifiers)
+            assert heard == ([name] if name in allowed[state] else []), (state, name)
 
 
 def test_transcript_timestamps_search_and_copy(qtbot: QtBot) -> None:
