@@ -21,6 +21,8 @@ from captioner.asr.errors import CaptionerError
 from captioner.paths import user_data_dir
 
 CATALOGUE_FORMAT = 1
+KINDS = ("nemo", "sherpa-onnx")
+"""A ``.nemo`` checkpoint (imported after the download), or a sherpa-onnx pack (``.tar.bz2``, unpacked)."""
 USER_CATALOGUE = "catalogue.json"
 
 
@@ -41,7 +43,7 @@ class CatalogueEntry:
     id: str
     display_name: str
     kind: str
-    """"nemo": a ``.nemo`` checkpoint that Captioner imports after the download."""
+    """One of ``KINDS``."""
     files: tuple[ModelFile, ...]
     family: str = ""
     languages: tuple[str, ...] = ()
@@ -130,9 +132,9 @@ def parse_catalogue(text: str, origin: str, source: str) -> Catalogue:
         raise CatalogueError(f"{origin} is not a Captioner catalogue (format {CATALOGUE_FORMAT}).")
     entries = tuple(_entry(e, origin, source) for e in data.get("models", ()))
     for entry in entries:
-        if entry.kind != "nemo":
+        if entry.kind not in KINDS:
             raise CatalogueError(f"{origin}: the entry {entry.id} has kind {entry.kind!r}; Captioner downloads "
-                                 "'nemo' checkpoints.")
+                                 f"{' and '.join(repr(k) for k in KINDS)}.")
     mirror = data.get("mirror")
     return Catalogue(entries, str(mirror) if mirror else None)
 

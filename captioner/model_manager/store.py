@@ -7,7 +7,12 @@ size and SHA-256, imports it into a hidden folder beside its final place and ren
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 import shutil
+import tarfile
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,14 +95,75 @@ def install(entry: CatalogueEntry, catalogue: Catalogue, *, root: Path | None = 
     if target.exists():
         raise CaptionerError(f"{target} already exists: {entry.display_name} is installed. Remove it first "
                              f"(`captioner models remove {target.name}`) to install it again.")
-    nemo_files = [f for f in entry.files if f.name.endswith(".nemo")]
-    if len(nemo_files) != 1:
-        raise CaptionerError(f"The catalogue entry {entry.id} should name exactly one .nemo file.")
-    file = nemo_files[0]
-    nemo = download(catalogue.url_for(file), base / DOWNLOADS / file.name, size=file.size, sha256=file.sha256,
-                    progress=on_download, cancelled=cancelled)
-    import_nemo(nemo, target, name=entry.id.split("/")[-1], progress=on_import, cancelled=cancelled)
-    nemo.unlink()
+    if len(entry.files) != 1:
+        raise CaptionerError(f"The catalogue entry {entry.id} should name exactly one file.")
+    file = entry.files[0]
+    fetched = base / DOWNLOADS / file.name
+    if not _verified_earlier(fetched, file.size, file.sha256):
+        download(catalogue.url_for(file), fetched, size=file.size, sha256=file.sha256, progress=on_download,
+                 cancelled=cancelled)
+    if entry.kind == "sherpa-onnx":
+        try:
+            unpack_pack(fetched, target)
+        except CaptionerError:
+            fetched.unlink()  # it matched its hash but cannot be used: fetching it again would not help
+            raise
+    else:
+        import_nemo(fetched, target, name=entry.id.split("/")[-1], progress=on_import, cancelled=cancelled)
+    fetched.unlink()
+    return target
+
+
+def _verified_earlier(path: Path, size: int | None, sha256: str | None) -> bool:
+    """A complete download left by an attempt whose import was cancelled: reused when it still checks out."""
+    if not path.is_file():
+        return False
+    if (size is not None and path.stat().st_size != size) or sha256 is None or _sha256(path) != sha256:
+        path.unlink()
+        return False
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+PACK_FILES = re.compile(r"(encoder|decoder|joiner)(\.int8)?\.onnx|tokens\.txt|README\.md")
+MAX_PACK_MEMBER = 4 << 30
+
+
+def unpack_pack(archive: Path, target: Path) -> Path:
+    """A sherpa-onnx pack (``.tar.bz2``) into ``target``: only its model files, checked, then renamed into place.
+
+    Only regular files named like a pack's (encoder/decoder/joiner graphs, ``tokens.txt``) are taken, by base
+    name, never by the path the archive gives them: no member can write outside, link anywhere or overwrite.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.unpacking-", dir=target.parent))
+    try:
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                for member in tar:
+                    name = Path(member.name).name
+                    if not PACK_FILES.fullmatch(name) or "test_wavs" in Path(member.name).parts:
+                        continue
+                    if not member.isfile() or member.size > MAX_PACK_MEMBER or (staging / name).exists():
+                        raise CaptionerError(f"{archive.name} holds {member.name} as something other than one "
+                                             "plain file: it is not a sherpa-onnx pack Captioner can use.")
+                    source = tar.extractfile(member)
+                    assert source is not None
+                    with source, open(staging / name, "xb") as out:
+                        shutil.copyfileobj(source, out, 1 << 20)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise CaptionerError(f"{archive.name} is not a readable .tar.bz2 pack ({exc}). Download it again.") from exc
+        load_model_folder(staging)  # refuses, with the reason, a pack the recognizer could not run
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return target
 
 

@@ -44,7 +44,7 @@ def test_builtin_entries_are_complete_and_verified() -> None:
             "nvidia/nemotron-3.5-asr-streaming-0.6b"} <= set(ids)
     for entry in catalogue.offered():
         assert entry.licence_name and entry.licence_url.startswith("https://")
-        assert entry.needs and entry.page.startswith("https://huggingface.co/nvidia/")
+        assert entry.needs and entry.page.startswith("https://") and entry.kind in ("nemo", "sherpa-onnx")
         assert entry.sources.get("url") and entry.sources.get("sha256")
         for file in entry.files:
             assert file.url.startswith("https://") and file.url.endswith("/" + file.name)
@@ -124,3 +124,82 @@ def test_cli_import_a_local_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert cli_main(["models", "import", str(source)]) == 0
     out = capsys.readouterr().out
     assert "models/mine." in out and "models/mine-2." in out
+
+
+def _pack_archive(folder: Path, top: str, extra: list[tuple[str, bytes | None, str | None]] = ()) -> bytes:
+    """A .tar.bz2 laid out like sherpa-onnx's releases: one top folder, the pack files, test_wavs/."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:bz2") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=f"{top}/{path.name}")
+        wav = tarfile.TarInfo(f"{top}/test_wavs/0.wav")
+        wav.size = 4
+        tar.addfile(wav, io.BytesIO(b"RIFF"))
+        for name, data, link in extra:
+            info = tarfile.TarInfo(name)
+            if link is not None:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                tar.addfile(info)
+            else:
+                assert data is not None
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _pack_entry(url: str, data: bytes) -> CatalogueEntry:
+    name = url.rsplit("/", 1)[-1]
+    return CatalogueEntry("test/tiny-c-pack", "Tiny pack", "sherpa-onnx",
+                          (ModelFile(name, url, len(data), hashlib.sha256(data).hexdigest()),),
+                          licence_name="test", licence_url="https://example.invalid/licence", verified=True)
+
+
+def test_install_a_sherpa_pack(tmp_path: Path) -> None:
+    from captioner.asr.spec import ModelLayout
+
+    data = _pack_archive(FIXTURES / "sherpa" / "tiny-c-240ms-int8", "sherpa-onnx-tiny-c-240ms-int8")
+    root = tmp_path / "models"
+    with serve({"pack.tar.bz2": data}) as server:
+        folder = install(_pack_entry(server.url("pack.tar.bz2"), data), Catalogue(()), root=root)
+    assert sorted(p.name for p in folder.iterdir()) == ["decoder.int8.onnx", "encoder.int8.onnx", "joiner.int8.onnx",
+                                                        "tokens.txt"]
+    assert load_model_folder(folder).spec.layout is ModelLayout.SHERPA_ONNX
+    assert sorted(p.name for p in root.iterdir()) == [DOWNLOADS, "tiny-c-pack"]
+    assert list((root / DOWNLOADS).iterdir()) == []
+
+
+def test_a_hostile_pack_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    from captioner.asr.errors import CaptionerError
+
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    for path in (FIXTURES / "sherpa" / "tiny-c-240ms-int8").iterdir():
+        if path.name != "encoder.int8.onnx":
+            (pack / path.name).write_bytes(path.read_bytes())
+    data = _pack_archive(pack, "top", [("top/encoder.int8.onnx", None, "/etc/passwd"),
+                                       ("../../escape/tokens.txt", b"x 0\n", None)])
+    root = tmp_path / "models"
+    with serve({"pack.tar.bz2": data}) as server, pytest.raises(CaptionerError, match="not a sherpa-onnx pack"):
+        install(_pack_entry(server.url("pack.tar.bz2"), data), Catalogue(()), root=root)
+    assert sorted(p.name for p in root.iterdir()) == [DOWNLOADS] and not (tmp_path / "escape").exists()
+    assert list((root / DOWNLOADS).iterdir()) == []
+    assert not any(p.name.startswith(".tiny-c-pack") for p in root.iterdir())
+
+
+def test_a_cancelled_import_reuses_the_verified_download(tmp_path: Path) -> None:
+    from captioner.nemo_import.importer import ImportCancelledError
+
+    root = tmp_path / "models"
+    with serve({"tiny-a.nemo": NEMO}) as server:
+        entry = _entry(server.url("tiny-a.nemo"))
+        with pytest.raises(ImportCancelledError):
+            install(entry, Catalogue(()), root=root, on_import=lambda p: None,
+                    cancelled=lambda: (root / DOWNLOADS / "tiny-a.nemo").exists())
+        assert (root / DOWNLOADS / "tiny-a.nemo").read_bytes() == NEMO
+        requests = len(server.requests)
+        install(entry, Catalogue(()), root=root)
+        assert len(server.requests) == requests, "the verified file was reused, not fetched again"
+    assert (root / "tiny-a").is_dir() and list((root / DOWNLOADS).iterdir()) == []
