@@ -384,8 +384,16 @@ class InferenceWorker(QThread):
             self.audio_tap(samples)
         self._emit_level(block)
         started = time.perf_counter()
+        resets, bad_samples, lost = self._rec.stream_resets, self._rec.nonfinite_samples, self._rec.lost_seconds
         tokens = self._rec.accept(samples)
         compute = time.perf_counter() - started
+        if self._rec.nonfinite_samples > bad_samples:
+            self._status("The audio held invalid samples (NaN or infinity); they were replaced by silence.")
+        if self._rec.stream_resets > resets and self._seg is not None:
+            end = self._offset + self._rec.decoded_seconds
+            gap = Segment("[captions lost: the model produced invalid values and was restarted]",
+                          max(0.0, end - (self._rec.lost_seconds - lost)), end, gap=True)
+            self._publish([*self._seg.flush(), gap], "", [])
         self._t += len(samples) / self._rec.sample_rate
         self._timeline.append((self._t, arrival))
         self._compute.append((compute, len(samples) / self._rec.sample_rate))

@@ -26,7 +26,7 @@ from captioner.asr.graphs import (
     open_graph_for_inspection,
     require_signature,
 )
-from captioner.asr.model_folder import ModelFolder, initial_cache_shapes, load_model_folder
+from captioner.asr.model_folder import ModelFolder, check_weights, initial_cache_shapes, load_model_folder
 from captioner.asr.sherpa_pack import SHERPA_INT8, check_decoder, check_joiner
 from captioner.asr.spec import ModelLayout, ModelSpec
 from captioner.asr.tokenizer import Tokenizer
@@ -186,6 +186,8 @@ def inspect_model_folder(path: Path | str) -> InspectReport:
     try:
         folder: ModelFolder | None = load_model_folder(folder_path)
         verdict_error: ModelFolderError | None = None
+        if folder is not None and folder.spec.weights_file and folder.spec.weights_digest is not None:
+            check_weights(folder.file(folder.spec.weights_file), folder.spec.weights_digest, full=True)
     except ModelFolderError as exc:
         folder, verdict_error = None, exc
     checks = _planned_checks(folder) if folder is not None else {}

@@ -22,6 +22,7 @@ from captioner.asr.spec import (
     RnntSpec,
     StreamingSpec,
 )
+from captioner.asr.weights_digest import WeightsDigest, digest_of
 
 MANIFEST_NAME = "captioner-model.json"
 FORMAT_NAME = "captioner-streaming-model"
@@ -57,8 +58,13 @@ def _rnnt_dict(rnnt: RnntSpec) -> dict[str, Any]:
 
 
 def write_manifest(spec: ModelSpec, folder: Path) -> Path:
+    """Write the manifest, with the fingerprint of the folder's ``weights.bin`` when it has one."""
     path = folder / MANIFEST_NAME
-    path.write_text(json.dumps(spec_to_dict(spec), indent=2) + "\n", encoding="utf-8")
+    data = spec_to_dict(spec)
+    if spec.weights_file and (folder / spec.weights_file).is_file():
+        digest = digest_of(folder / spec.weights_file)
+        data["weights_digest"] = {"size": digest.size, "sha256": digest.sha256, "sampled_sha256": digest.sampled_sha256}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -116,6 +122,7 @@ def read_manifest(path: Path) -> ModelSpec:
             ctc=CtcSpec(**dec["ctc"]) if dec.get("ctc") else None,
             layout=ModelLayout.MANIFEST,
             prompt=_prompt(data.get("prompt")),
+            weights_digest=WeightsDigest(**data["weights_digest"]) if data.get("weights_digest") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFolderError(

@@ -66,7 +66,9 @@ from captioner.asr.spec import (
     RnntSpec,
     StreamingSpec,
 )
+from captioner.asr.spec_limits import check_front, check_spec
 from captioner.asr.tokenizer import Tokenizer, TokenTable
+from captioner.asr.weights_digest import WeightsDigest, full_sha256, sampled_sha256
 
 EXPORT_HINT = "Export it with `captioner export MODEL.nemo OUT_DIR`."
 
@@ -99,15 +101,19 @@ def load_model_folder(path: Path | str) -> ModelFolder:
         raise ModelFolderError(f"{folder} is a file, not a model folder.",
                                "Choose the folder that holds captioner-model.json or the exported .onnx files.")
     if (folder / MANIFEST_NAME).is_file():
-        return _load_manifest_folder(folder)
-    if is_sherpa_pack(folder):
+        loaded = _load_manifest_folder(folder)
+    elif is_sherpa_pack(folder):
         spec, table = load_sherpa_pack(folder)
-        return ModelFolder(folder, spec, b"", token_table=table)
-    return _load_nemo_export_folder(folder)
+        loaded = ModelFolder(folder, spec, b"", token_table=table)
+    else:
+        loaded = _load_nemo_export_folder(folder)
+    check_spec(loaded.spec, folder)
+    return loaded
 
 
 def _load_manifest_folder(folder: Path) -> ModelFolder:
     spec = read_manifest(folder / MANIFEST_NAME)
+    check_spec(spec, folder / MANIFEST_NAME)  # before any file it names is touched
     if not spec.streaming:
         raise ModelFolderError(f"{folder / MANIFEST_NAME} lists no encoder.", f"Re-export the model. {EXPORT_HINT}")
     needed = [spec.tokenizer_file] + ([spec.weights_file] if spec.weights_file else [])
@@ -124,9 +130,23 @@ def _load_manifest_folder(folder: Path) -> ModelFolder:
             f"{'is' if len(missing) == 1 else 'are'} missing.",
             "Copy the whole folder written by `captioner export`, or export it again.",
         )
+    if spec.weights_file and spec.weights_digest is not None:
+        check_weights(folder / spec.weights_file, spec.weights_digest, full=False)
     tokenizer = (folder / spec.tokenizer_file).read_bytes()
     _check_tokenizer(tokenizer, folder / spec.tokenizer_file, spec.vocab_size)
     return ModelFolder(folder, spec, tokenizer)
+
+
+def check_weights(path: Path, digest: WeightsDigest, *, full: bool) -> None:
+    """Refuse a ``weights.bin`` that is not the one the manifest was written for (size and sampled hash, or all)."""
+    size = path.stat().st_size
+    damaged = size != digest.size or sampled_sha256(path, size) != digest.sampled_sha256 or (
+        full and full_sha256(path) != digest.sha256)
+    if damaged:
+        raise ModelFolderError(
+            f"{path} is damaged: its {'size' if size != digest.size else 'content'} differs from when the model "
+            "folder was written (a broken copy or download, or a failing disk).",
+            "Copy the model folder again, or import/export the model again.")
 
 
 def _check_tokenizer(model: bytes, origin: Path, vocab_size: int | None) -> int:
@@ -185,6 +205,7 @@ def _load_nemo_export_folder(folder: Path) -> ModelFolder:
     config, tokenizer, config_origin = _find_config(folder, main_graph)
     preprocessor = preprocessor_spec(config)
     encoder = encoder_spec(config)
+    check_front(preprocessor, encoder, config_origin)  # before a test window of that size is run
     cache_layout = detect_cache_layout(info, encoder.n_layers)
     lookahead = probe_lookahead(session, info, encoder, preprocessor.n_mels, config, cache_layout)
     trained = att_context_sizes(config)

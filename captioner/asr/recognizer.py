@@ -161,6 +161,11 @@ class StreamingRecognizer:
                                                                sample_rate=spec.preprocessor.sample_rate))
         else:
             self._featurizer = StreamingFeaturizer(spec.preprocessor)
+        self.nonfinite_samples = 0
+        """Input samples that were NaN or infinite and were replaced by silence."""
+        self.stream_resets = 0
+        """Times the model's output was not finite and its state was started afresh."""
+        self.lost_seconds = 0.0
         self.step_seconds: deque[float] = deque(maxlen=4096)
         """Compute time of recent encoder+decoder steps (bounded), for stats and benchmarks."""
         self.reset()
@@ -229,6 +234,10 @@ class StreamingRecognizer:
         data = np.asarray(samples)
         if data.ndim != 1:
             raise CaptionerError(f"Expected mono samples (1-D), got an array of shape {data.shape}.")
+        finite = np.isfinite(data)
+        if not finite.all():  # one NaN would poison every feature frame, cache and token after it
+            self.nonfinite_samples += int(data.size - np.count_nonzero(finite))
+            data = np.where(finite, data, 0.0).astype(np.float32)
         self._samples_in += data.size
         self._append(self._featurizer.accept(data.astype(np.float32, copy=False)))
         return self._run(final=False)
@@ -297,6 +306,20 @@ class StreamingRecognizer:
             self._feats_base = self._next
         return tokens
 
+    def _recover(self, encoded: npt.NDArray[np.float32]) -> list[Token]:
+        """The model produced NaN or Inf (broken weights, a numeric blow-up): drop this chunk's frames and start
+        the model's state afresh rather than caption garbage from here on; ``stream_resets`` counts it."""
+        frames = encoded.shape[0] if self._ctc is not None and self._ctc_head is None else encoded.shape[-1]
+        self._encoder_frames += frames
+        self.lost_seconds += frames * self.frame_s
+        self.stream_resets += 1
+        self._encoder.reset()
+        if self._rnnt:
+            self._rnnt.reset()
+        if self._ctc:
+            self._ctc.reset()
+        return []
+
     def _pre_encode_cache(self) -> npt.NDArray[np.float32]:
         """The ``pre_encode_cache_size`` frames before the chunk, zero-padded in front at the start."""
         size = self.streaming.pre_encode_cache_size
@@ -315,6 +338,8 @@ class StreamingRecognizer:
 
     def _decode(self, encoded: npt.NDArray[np.float32]) -> list[Token]:
         first_frame = self._encoder_frames
+        if not np.isfinite(encoded).all():
+            return self._recover(encoded)
         if self._prompt_kernel is not None:
             encoded = self._prompt_kernel.apply(encoded, self._prompt_index)
         raw: list[RawToken]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from captioner.asr.weights_digest import WeightsDigest
+
 FEATURE_FRAME_MS = 10
 
 
@@ -181,6 +183,8 @@ class ModelSpec:
     notes: tuple[str, ...] = field(default=())
     prompt: PromptSpec | None = None
     """Set for language-prompt models: every encoder graph then takes ``prompt_index``."""
+    weights_digest: WeightsDigest | None = None
+    """Size and hashes of ``weights_file`` when the folder was written (checked at load and by ``inspect``)."""
     cache_layout: CacheLayout = CacheLayout.BATCH_FIRST
     """Axis order of the encoder graphs' cache inputs (and outputs, which are fed back as they come)."""
 

@@ -83,10 +83,13 @@ class Tokenizer:
         self._hidden = {i for i, p in enumerate(pieces) if LANGUAGE_TAG.fullmatch(p.lstrip(WORD_BOUNDARY))}
         if self._table is not None:
             self._hidden |= {i for i, p in enumerate(pieces) if p == BLANK_PIECE}
+        unknown = {i for i, p in enumerate(pieces) if p == "<unk>" or (self._sp is not None and self._sp.is_unknown(i))}
+        self._silent = self._hidden | unknown
+        """Never caption text: language tags, the blank, and the unknown piece (SentencePiece shows it as "⁇")."""
         self._texts = [self._piece_text(i) for i in range(self.size)]
 
     def _piece_text(self, token_id: int) -> str:
-        if token_id in self._hidden:
+        if token_id in self._silent:
             return ""
         piece = self._pieces[token_id]
         if self._sp is not None:
@@ -111,7 +114,7 @@ class Tokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         """Detokenisation of a whole sequence: exact SentencePiece, or the pieces joined for a ``tokens.txt``."""
-        kept = [i for i in ids if i not in self._hidden]
+        kept = [i for i in ids if i not in self._silent]
         if self._sp is not None:
             return str(self._sp.decode(kept))
         return "".join(self._texts[i] for i in kept).strip(" ")

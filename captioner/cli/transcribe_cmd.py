@@ -82,10 +82,17 @@ def run_transcribe(args: argparse.Namespace) -> int:
         live.show(segmenter.push(new, recognizer.decoded_seconds).committed + segmenter.flush(), "")
     if not (live and args.format == "text"):
         write_result(args, recognizer, tokens, sys.stdout)
+    if recognizer.nonfinite_samples:
+        print(f"captioner: warning: {recognizer.nonfinite_samples} samples of {args.audio} were not numbers (NaN or "
+              "infinity) and were treated as silence.", file=sys.stderr)
+    if recognizer.stream_resets:
+        print(f"captioner: warning: the model produced invalid values {recognizer.stream_resets} times; "
+              f"{recognizer.lost_seconds:.1f} s of audio went uncaptioned. The model folder may be damaged: check it "
+              "with `captioner inspect`.", file=sys.stderr)
     if broken is not None:
         print(f"captioner: {broken} The transcript covers the audio before that point.", file=sys.stderr)
         return 1
-    return 0
+    return 1 if recognizer.stream_resets else 0
 
 
 def write_result(args: argparse.Namespace, recognizer: StreamingRecognizer, tokens: list[Token], out: TextIO) -> None:
