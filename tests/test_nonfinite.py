@@ -43,8 +43,8 @@ def _broken_weights(tmp_path: Path) -> Path:
     shutil.copytree(MODEL, folder)
     for graph in sorted(folder.glob("encoder-la80*.onnx")):
         model = onnx.load(str(graph))
-        init = next(i for i in model.graph.initializer if i.name.endswith("linear_q.weight") or "MatMul" in i.name
-                    and i.data_type == onnx.TensorProto.FLOAT and len(i.dims) == 2)
+        init = next(i for i in model.graph.initializer if i.name.endswith("linear_q.weight") or ("MatMul" in i.name
+                    and i.data_type == onnx.TensorProto.FLOAT and len(i.dims) == 2))
         values = onnx.numpy_helper.to_array(init).copy()
         values.flat[0] = np.nan
         init.CopyFrom(onnx.numpy_helper.from_array(values, init.name))

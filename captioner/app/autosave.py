@@ -29,16 +29,12 @@ from typing import BinaryIO
 from PySide6.QtCore import QTimer
 
 from captioner.asr.segmenter import Segment
+from captioner.formats import clock
 from captioner.private_files import create_exclusive, private_folder
 
 TENTATIVE_EVERY_S = 1.0
 SYNC_EVERY_S = 1.0
 RETRY_EVERY_S = 5.0
-
-
-def clock(seconds: float) -> str:
-    s = max(0, int(seconds))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 class _AppendFile:

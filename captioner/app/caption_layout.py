@@ -40,4 +40,8 @@ def wrap_tail(words: list[Word], max_width: float, lines: int, width_of: Callabl
 
 
 def to_words(committed: str, tentative: str) -> list[Word]:
-    return [Word(t, False) for t in committed.split()] + [Word(t, True) for t in tentative.split()]
+    """The open line is drawn as final except its last word: greedy streaming never revises an emitted word,
+    but the last one may still grow by another piece ("meet" becoming "meeting")."""
+    open_words = tentative.split()
+    return ([Word(t, False) for t in committed.split()] + [Word(t, False) for t in open_words[:-1]]
+            + [Word(t, True) for t in open_words[-1:]])

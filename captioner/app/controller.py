@@ -32,6 +32,7 @@ from captioner.asr.segmenter import Segment
 from captioner.audio.capture import AudioInput, DeviceCapture
 from captioner.audio.devices import SourceInfo, find_source, list_sources, rescan_portaudio
 from captioner.audio.file_feeder import FileFeeder
+from captioner.formats import TranscriptFormat
 from captioner.paths import is_bundled_demo
 
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
@@ -383,7 +384,8 @@ class CaptionerController(QObject):
         save_settings(self.settings, self.qsettings)
 
     # -- export ------------------------------------------------------------------------------------
-    def export(self, fmt: str) -> Path | None:
+    def export(self, fmt: TranscriptFormat | str) -> Path | None:
+        fmt = TranscriptFormat(fmt)
         segments = self.window.transcript.segments()
         if not segments:
             self.window.show_message("Nothing to export yet: the transcript is empty.")

@@ -30,6 +30,7 @@ from captioner.app.qt_util import timer
 from captioner.app.transcript import TranscriptView
 from captioner.app.worker import Stats
 from captioner.audio.devices import SourceInfo
+from captioner.formats import TranscriptFormat
 
 STATE_TEXT = {
     "idle": ("Stopped", "#e2e8f0", "#334155"),
@@ -40,8 +41,9 @@ STATE_TEXT = {
 KEYS = {"start": "Ctrl+R", "pause": "Ctrl+P", "stop": "Ctrl+Shift+S", "settings": "Ctrl+,"}
 """Window-wide shortcuts: they live on the window, not on the buttons, so a button's changing text
 (Start / Resume, each with its own mnemonic) can never take them away."""
-EXPORT_FORMATS = (("Text (.txt)", "txt"), ("SubRip subtitles (.srt)", "srt"), ("WebVTT (.vtt)", "vtt"),
-                  ("JSON (.json)", "json"))
+EXPORT_FORMATS = (("Text (.txt)", TranscriptFormat.TEXT), ("Text with times (.txt)", TranscriptFormat.TIMED_TEXT),
+                  ("SubRip subtitles (.srt)", TranscriptFormat.SRT), ("WebVTT (.vtt)", TranscriptFormat.VTT),
+                  ("JSON (.json)", TranscriptFormat.JSON))
 
 
 class MainWindow(QMainWindow):
@@ -148,7 +150,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self.export_btn)
         for label, fmt in EXPORT_FORMATS:
             act = QAction(label, menu)
-            act.triggered.connect(lambda _=False, f=fmt: self.exportRequested.emit(f))
+            act.triggered.connect(lambda _=False, f=fmt: self.exportRequested.emit(f.value))
             menu.addAction(act)
         self.export_btn.setMenu(menu)
         settings_btn = QPushButton("Settin&gs…", card)

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.app.autosave import clock
 from captioner.app.qt_util import tool_button
 from captioner.asr.segmenter import Segment
+from captioner.formats import clock
 
 MAX_HIGHLIGHTS = 5000
 

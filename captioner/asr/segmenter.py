@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from captioner.asr.recognizer import Token
 
 SENTENCE_END = (".", "?", "!")
+PHRASE_END = (",", ";", ":")
+MAX_LINE_CHARS = 84
+"""A caption line is at most two subtitle lines of about 42 characters."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,13 @@ class SegmenterUpdate:
 
 class CaptionSegmenter:
     def __init__(self, decode: Callable[[Sequence[int]], str], frame_s: float, pause_s: float = 0.8,
-                 max_line_s: float = 7.0) -> None:
+                 max_line_s: float = 7.0, max_chars: int = MAX_LINE_CHARS) -> None:
         self._decode = decode
         self._frame_s = frame_s
         self._pause_s = pause_s
         self._max_line_s = max_line_s
+        self._max_chars = max_chars
+        self._open_chars = 0
         self._open: list[Token] = []
         self._tentative = ""  # decoded text of _open, refreshed only when _open changes
 
@@ -54,7 +59,10 @@ class CaptionSegmenter:
             tokens_seen = True
             if self._open and self._breaks_before(token):
                 update.committed.append(self._commit())
+            elif self._open and token.text.startswith(" ") and self._open_chars + len(token.text) > self._max_chars:
+                update.committed.append(self._commit(self._phrase_break()))
             self._open.append(token)
+            self._open_chars += len(token.text)
             if token.text.rstrip().endswith(SENTENCE_END):
                 update.committed.append(self._commit())
         if self._open and now_s - self._open[-1].start_s >= self._pause_s:
@@ -81,12 +89,24 @@ class CaptionSegmenter:
         starts_word = token.text.startswith(" ")
         return starts_word and token.start_s - self._open[0].start_s >= self._max_line_s
 
-    def _commit(self) -> Segment:
-        ids = tuple(t.id for t in self._open)
-        segment = Segment(self._decode(ids).strip(), self._open[0].start_s, self._open[-1].start_s + self._frame_s,
-                          ids)
-        self._open = []
-        self._tentative = ""
+    def _phrase_break(self) -> int:
+        """Where to end a line that grew too long: after a comma-like mark, else at the longest pause between
+        words (speakers pause between phrases, not inside them), the later one on a tie."""
+        starts = [i for i, t in enumerate(self._open) if i > 0 and t.text.startswith(" ")]
+        if not starts:
+            return len(self._open)
+        marked = [i for i in starts if self._open[i - 1].text.rstrip().endswith(PHRASE_END)]
+        if marked:
+            return marked[-1]
+        return max(starts, key=lambda i: (self._open[i].start_s - self._open[i - 1].start_s, i))
+
+    def _commit(self, upto: int | None = None) -> Segment:
+        taken = self._open if upto is None else self._open[:upto]
+        ids = tuple(t.id for t in taken)
+        segment = Segment(self._decode(ids).strip(), taken[0].start_s, taken[-1].start_s + self._frame_s, ids)
+        self._open = [] if upto is None else self._open[upto:]
+        self._open_chars = sum(len(t.text) for t in self._open)
+        self._tentative = self._decode([t.id for t in self._open]).strip() if self._open else ""
         return segment
 
 

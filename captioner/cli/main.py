@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 from captioner.asr.errors import CaptionerError
 
+FORMATS = ("text", "timed-text", "srt", "vtt", "json")
+"""``captioner.formats.TranscriptFormat``'s values, spelled out so ``--help`` needs no engine import."""
+
 SUBCOMMANDS = ("inspect", "transcribe", "import", "models", "export", "quantize")
 
 
@@ -42,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--mode", choices=("A", "B", "S"),
                             help="streaming mode: NeMo's A (default when the folder has a first-chunk graph) or B, "
                                  "or S as sherpa-onnx streams (the default for sherpa-onnx packs)")
-    transcribe.add_argument("--format", choices=("text", "json", "srt", "vtt"), default="text")
+    transcribe.add_argument("--format", choices=FORMATS, default="text",
+                            help="text (one line), timed-text ([hh:mm:ss] per caption line), srt, vtt or json")
     transcribe.add_argument("--realtime", action="store_true",
                             help="feed the audio at wall-clock speed and print captions as they appear")
     transcribe.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")

@@ -14,7 +14,7 @@ from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, Token
 from captioner.asr.segmenter import CaptionSegmenter, Segment, segment_tokens
 from captioner.audiofile import iter_audio_blocks
-from captioner.formats import segments_to_json, to_srt, to_vtt, vtt_time
+from captioner.formats import TranscriptFormat, render, vtt_time
 from captioner.paths import MODEL_ENV, default_model_dir
 
 
@@ -97,26 +97,26 @@ def run_transcribe(args: argparse.Namespace) -> int:
 
 def write_result(args: argparse.Namespace, recognizer: StreamingRecognizer, tokens: list[Token], out: TextIO) -> None:
     ids = [t.id for t in tokens]
-    if args.format == "text":
+    fmt = TranscriptFormat(args.format)
+    if fmt is TranscriptFormat.TEXT:
         out.write(recognizer.tokenizer.decode(ids).strip() + "\n")
         return
     segments = segment_tokens(tokens, recognizer.tokenizer.decode, recognizer.frame_s)
-    if args.format == "srt":
-        out.write(to_srt(segments))
-    elif args.format == "vtt":
-        out.write(to_vtt(segments))
-    else:
-        payload = json.loads(segments_to_json(
-            segments,
-            model=recognizer.spec.name,
-            decoder=recognizer.decoder_name,
-            lookahead_ms=recognizer.spec.lookaheads_ms()[recognizer.spec.streaming.index(recognizer.streaming)],
-            mode=recognizer.mode,
-            provider=recognizer.provider,
-            audio_seconds=round(recognizer.audio_seconds, 3),
-        ))
-        payload["text"] = recognizer.tokenizer.decode(ids).strip()
-        payload["token_ids"] = ids
-        payload["tokens"] = [{"id": t.id, "text": t.text, "frame": t.frame, "start": round(t.start_s, 3)}
-                             for t in tokens]
-        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    if fmt is not TranscriptFormat.JSON:
+        out.write(render(segments, fmt))
+        return
+    payload = json.loads(render(
+        segments,
+        fmt,
+        model=recognizer.spec.name,
+        decoder=recognizer.decoder_name,
+        lookahead_ms=recognizer.spec.lookaheads_ms()[recognizer.spec.streaming.index(recognizer.streaming)],
+        mode=recognizer.mode,
+        provider=recognizer.provider,
+        audio_seconds=round(recognizer.audio_seconds, 3),
+    ))
+    payload["text"] = recognizer.tokenizer.decode(ids).strip()
+    payload["token_ids"] = ids
+    payload["tokens"] = [{"id": t.id, "text": t.text, "frame": t.frame, "start": round(t.start_s, 3)}
+                         for t in tokens]
+    out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

@@ -16,7 +16,7 @@ from captioner.app.level_meter import FLOOR_DB, LevelMeter
 from captioner.app.main_window import MainWindow
 from captioner.app.worker import Stats
 from captioner.asr.segmenter import Segment
-from captioner.formats import to_text
+from captioner.formats import TranscriptFormat, to_text
 
 INFO = ModelInfo("tiny", "/m/tiny", "rnnt", 80, (80, 480), ("rnnt", "ctc"), "CPUExecutionProvider")
 SEGMENTS = [Segment("hello there", 0.5, 1.6), Segment("[2.0 s skipped to catch up]", 1.6, 3.6, gap=True),
@@ -108,13 +108,13 @@ def test_level_meter_rises_and_falls(qtbot: QtBot) -> None:
 
 
 def test_export_all_formats(tmp_path: Path) -> None:
-    txt = export_to(tmp_path / "a.txt", SEGMENTS, "txt").read_text()
+    txt = export_to(tmp_path / "a.txt", SEGMENTS, TranscriptFormat.TEXT).read_text()
     assert txt.splitlines()[0] == "hello there"
-    srt = export_to(tmp_path / "a.srt", SEGMENTS, "srt").read_text()
+    srt = export_to(tmp_path / "a.srt", SEGMENTS, TranscriptFormat.SRT).read_text()
     assert "00:00:03,700 --> 00:01:05,200\ngeneral kenobi" in srt
-    vtt = export_to(tmp_path / "a.vtt", SEGMENTS, "vtt").read_text()
+    vtt = export_to(tmp_path / "a.vtt", SEGMENTS, TranscriptFormat.VTT).read_text()
     assert vtt.startswith("WEBVTT") and "00:00:00.500 --> 00:00:01.600" in vtt
-    data = json.loads(export_to(tmp_path / "a.json", SEGMENTS, "json", model="tiny").read_text())
+    data = json.loads(export_to(tmp_path / "a.json", SEGMENTS, TranscriptFormat.JSON, model="tiny").read_text())
     assert data["text"] == "hello there general kenobi" and data["model"] == "tiny"
     assert [s["gap"] for s in data["segments"]] == [False, True, False]
 
@@ -169,11 +169,11 @@ def test_export_to_a_full_disk_keeps_the_old_file_and_says_why(tmp_path: Path,
     target.write_text("yesterday's export\n")
     monkeypatch.setattr(export_dialog, "new_temporary_beside", on_a_full_disk)
     with pytest.raises(ExportError, match=r"Could not save .*meeting\.txt: No space left on device\. Free some space"):
-        export_to(target, SEGMENTS, "txt")
+        export_to(target, SEGMENTS, TranscriptFormat.TEXT)
     assert target.read_text() == "yesterday's export\n", "all or nothing: the old file is untouched"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.txt"], "no partial file left behind"
     monkeypatch.undo()
-    assert export_to(target, SEGMENTS, "txt").read_text() == to_text(SEGMENTS)  # room again: it works
+    assert export_to(target, SEGMENTS, TranscriptFormat.TEXT).read_text() == to_text(SEGMENTS)  # room again: it works
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.txt"]
 
 
@@ -181,4 +181,4 @@ def test_export_into_a_missing_folder_says_why(tmp_path: Path) -> None:
     from captioner.app.export_dialog import ExportError
 
     with pytest.raises(ExportError, match="No such file or directory"):
-        export_to(tmp_path / "gone" / "a.srt", SEGMENTS, "srt")
+        export_to(tmp_path / "gone" / "a.srt", SEGMENTS, TranscriptFormat.SRT)

@@ -15,7 +15,7 @@ def test_wrap_keeps_last_lines_and_word_kinds() -> None:
     words = to_words("one two three four five", "six seven")
     lines = wrap_tail(words, max_width=9, lines=2, width_of=lambda w: len(w.text), space=1)
     assert [[w.text for w in line] for line in lines] == [["four", "five"], ["six", "seven"]]
-    assert lines[-1] == [Word("six", True), Word("seven", True)]
+    assert lines[-1] == [Word("six", False), Word("seven", True)]  # only the last word may still grow
     assert not lines[0][0].tentative
 
 
@@ -108,3 +108,11 @@ def test_gap_marker_and_clear(qtbot: QtBot) -> None:
     assert ov.displayed_text() == "before … after"
     ov.clear()
     assert ov.displayed_text() == "" and ov.committed_text() == ""
+
+
+def test_only_the_word_still_growing_is_dim() -> None:
+    from captioner.app.caption_layout import to_words
+
+    words = to_words("we agreed", "to move the review to thurs")
+    assert [w.text for w in words if w.tentative] == ["thurs"]
+    assert [w.text for w in words if not w.tentative] == ["we", "agreed", "to", "move", "the", "review", "to"]

@@ -13,6 +13,7 @@ from captioner.app.autosave import SessionLog
 from captioner.app.export_dialog import export_to
 from captioner.app.settings import AppSettings, save_settings
 from captioner.asr.segmenter import Segment
+from captioner.formats import TranscriptFormat
 
 
 def mode(path: Path) -> int:
@@ -41,7 +42,7 @@ def test_export_does_not_write_through_a_planted_link(tmp_path: Path) -> None:
     victim.write_text("precious")
     target = tmp_path / "captions.srt"
     (tmp_path / f".{target.name}.partial").symlink_to(victim)
-    export_to(target, [Segment("hello there", 0.0, 1.5)], "srt")
+    export_to(target, [Segment("hello there", 0.0, 1.5)], TranscriptFormat.SRT)
     assert victim.read_text() == "precious"
     assert "hello there" in target.read_text() and mode(target) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == [".captions.srt.partial", "captions.srt", "victim.txt"]
