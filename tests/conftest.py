@@ -48,13 +48,16 @@ def assert_same_tokens(reference_dir: Path, other_dir: Path, audio: np.ndarray,
 
 def encoder_feeds(spec: Any, streaming: Any, frames: int, seed: int) -> dict[str, np.ndarray]:
     """Random features and caches, with a half-full attention cache so that cached positions matter."""
+    from captioner.asr.spec import AttentionCache
+
     rng = np.random.default_rng(seed)
     enc = spec.encoder
     cache = streaming.last_channel_cache_size
+    width = 2 * enc.d_model if spec.attention_cache is AttentionCache.PROJECTED_KV else enc.d_model
     return {
         "audio_signal": rng.standard_normal((1, enc.feat_in, frames)).astype(np.float32),
         "length": np.array([frames], np.int64),
-        "cache_last_channel": rng.standard_normal((1, enc.n_layers, cache, enc.d_model)).astype(np.float32),
+        "cache_last_channel": rng.standard_normal((1, enc.n_layers, cache, width)).astype(np.float32),
         "cache_last_time": rng.standard_normal((1, enc.n_layers, enc.d_model, enc.conv_cache_size)).astype(np.float32),
         "cache_last_channel_len": np.array([cache // 2], np.int64),
     }

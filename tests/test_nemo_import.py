@@ -21,6 +21,7 @@ import yaml
 from captioner.asr.manifest import MANIFEST_NAME
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.asr.spec import AttentionCache
 from captioner.cli.main import main as cli_main
 from captioner.nemo_import.architecture import NemoImportError
 from captioner.nemo_import.importer import ImportCancelledError, ImportProgress, import_nemo
@@ -42,8 +43,15 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: _import(name, root / name) for name in IMPORTABLE}
 
 
-def _import(name: str, out: Path) -> Path:
-    import_nemo(nemo_file(name), out, name=name)
+@pytest.fixture(scope="module")
+def imported_plain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same models with NeMo's attention cache (layer inputs), for comparison with NeMo's own export."""
+    root = tmp_path_factory.mktemp("imported-plain")
+    return {name: _import(name, root / name, AttentionCache.LAYER_INPUTS) for name in IMPORTABLE}
+
+
+def _import(name: str, out: Path, attention_cache: AttentionCache = AttentionCache.PROJECTED_KV) -> Path:
+    import_nemo(nemo_file(name), out, name=name, attention_cache=attention_cache)
     return out
 
 
@@ -71,10 +79,10 @@ def test_imported_tokens_identical_to_nemo(case: dict[str, Any], imported: dict[
 
 
 @pytest.mark.parametrize("model", [m for m in IMPORTABLE if (FIXTURES / "models" / m).is_dir()])
-def test_encoder_outputs_equal_the_export(model: str, imported: dict[str, Path]) -> None:
+def test_encoder_outputs_equal_the_export(model: str, imported_plain: dict[str, Path]) -> None:
     """The same step inputs through the imported and the exported graph: equal within float32 rounding."""
     exported = load_model_folder(FIXTURES / "models" / model)
-    ours = load_model_folder(imported[model])
+    ours = load_model_folder(imported_plain[model])
     assert ours.spec.lookaheads_ms() == exported.spec.lookaheads_ms()
     for mine, theirs in zip(ours.spec.streaming, exported.spec.streaming, strict=True):
         assert (mine.chunk_frames, mine.valid_out_len, mine.drop_extra_pre_encoded) == (
@@ -107,16 +115,19 @@ def test_import_writes_the_export_layout(imported: dict[str, Path]) -> None:
     assert graphs_bytes < (folder / "weights.bin").stat().st_size, "weights live once, in weights.bin"
 
 
-def test_half_weights_import(tmp_path: Path, imported: dict[str, Path]) -> None:
+@pytest.mark.parametrize("cache", list(AttentionCache))
+def test_half_weights_import(tmp_path: Path, imported: dict[str, Path], imported_plain: dict[str, Path],
+                             cache: AttentionCache) -> None:
+    full = (imported if cache is AttentionCache.PROJECTED_KV else imported_plain)["tiny-a"]
     half = tmp_path / "half"
-    spec = import_nemo(TINY_A_NEMO, half, weights="float16", lookaheads_ms=[80])
+    spec = import_nemo(TINY_A_NEMO, half, weights="float16", lookaheads_ms=[80], attention_cache=cache)
     assert spec.quantization == "float16-weights"
-    full_size = (imported["tiny-a"] / "weights.bin").stat().st_size
-    assert (half / "weights.bin").stat().st_size < 0.55 * full_size  # shared weights, 2 bytes each
+    if cache is AttentionCache.LAYER_INPUTS:  # only parameters: half the bytes (the streaming graph adds float32
+        full_size = (full / "weights.bin").stat().st_size  # position tables, large beside a tiny model)
+        assert (half / "weights.bin").stat().st_size < 0.55 * full_size
     feeds = encoder_feeds(spec, spec.streaming[0], 25, seed=3)
     a = ort.InferenceSession(str(half / "encoder-la80.onnx"), providers=["CPUExecutionProvider"]).run(None, feeds)
-    b = ort.InferenceSession(str(imported["tiny-a"] / "encoder-la80.onnx"),
-                             providers=["CPUExecutionProvider"]).run(None, feeds)
+    b = ort.InferenceSession(str(full / "encoder-la80.onnx"), providers=["CPUExecutionProvider"]).run(None, feeds)
     assert not np.array_equal(a[0], b[0]), "the weights were rounded"
     np.testing.assert_allclose(a[0], b[0], atol=0.05 * float(np.max(np.abs(b[0]))))
 
@@ -304,3 +315,40 @@ def test_unknown_language_is_refused(imported: dict[str, Path]) -> None:
         StreamingRecognizer(folder, provider="cpu", language="xx-XX")
     with pytest.raises(CaptionerError, match="has no language setting"):
         StreamingRecognizer(load_model_folder(imported["tiny-a"]), provider="cpu", language="en-US")
+
+
+@pytest.mark.parametrize("model", IMPORTABLE)
+def test_streaming_graph_equals_nemos_layout_step_by_step(model: str, imported: dict[str, Path],
+                                                          imported_plain: dict[str, Path]) -> None:
+    """Projected key/value caches give the encoder outputs of NeMo's input caches, step after step of real speech."""
+    from captioner.asr.features import compute_features
+
+    fast, plain = load_model_folder(imported[model]), load_model_folder(imported_plain[model])
+    assert fast.spec.attention_cache is AttentionCache.PROJECTED_KV
+    assert plain.spec.attention_cache is AttentionCache.LAYER_INPUTS
+    features = compute_features(clip("speech_8s"), fast.spec.preprocessor)
+    enc = fast.spec.encoder
+    for streaming in fast.spec.streaming:
+        sessions = [ort.InferenceSession(str(f.file(streaming.encoder_file)), providers=["CPUExecutionProvider"])
+                    for f in (fast, plain)]
+        caches = [[np.zeros((1, enc.n_layers, streaming.last_channel_cache_size, width), np.float32),
+                   np.zeros((1, enc.n_layers, enc.d_model, enc.conv_cache_size), np.float32), np.zeros(1, np.int64)]
+                  for width in (2 * enc.d_model, enc.d_model)]
+        extra = {"prompt_index": np.array([fast.spec.prompt.index(None)], np.int64)} if fast.spec.prompt else {}
+        pre, shift = streaming.pre_encode_cache_size, streaming.shift_frames[1]
+        padded = np.concatenate([np.zeros((features.shape[0], pre), np.float32), features], axis=1)
+        steps = 0
+        for start in range(0, features.shape[1] - streaming.chunk_frames[1], shift):
+            window = padded[None, :, start:start + pre + streaming.chunk_frames[1]]
+            results = []
+            for session, cache in zip(sessions, caches, strict=True):
+                out = session.run(None, {"audio_signal": np.ascontiguousarray(window),
+                                         "length": np.array([window.shape[2]], np.int64),
+                                         "cache_last_channel": cache[0], "cache_last_time": cache[1],
+                                         "cache_last_channel_len": cache[2], **extra})
+                cache[:] = out[2:]
+                results.append(out[0])
+            scale = max(1.0, float(np.max(np.abs(results[1]))))
+            np.testing.assert_allclose(results[0], results[1], rtol=0, atol=5e-5 * scale)
+            steps += 1
+        assert steps >= 5

@@ -28,7 +28,7 @@ from captioner.asr.graphs import (
 )
 from captioner.asr.model_folder import ModelFolder, check_weights, initial_cache_shapes, load_model_folder
 from captioner.asr.sherpa_pack import SHERPA_INT8, check_decoder, check_joiner
-from captioner.asr.spec import ModelLayout, ModelSpec
+from captioner.asr.spec import AttentionCache, ModelLayout, ModelSpec
 from captioner.asr.tokenizer import Tokenizer
 
 WEIGHT_SCHEMES = {
@@ -107,6 +107,7 @@ class InspectReport:
                 "layout_text": self.layout_text,
                 "notes": list(spec.notes),
                 "family": spec.family.value,
+                "attention_cache": spec.attention_cache.value,
                 "languages": sorted(spec.prompt.dictionary) if spec.prompt else None,
                 "default_language": spec.prompt.default if spec.prompt else None,
                 "cased": cased,
@@ -150,6 +151,9 @@ class InspectReport:
                 f"({s.encoder_frame_ms:g} ms per encoder frame)",
                 f"Features: {s.preprocessor.n_mels} mels at {s.preprocessor.sample_rate} Hz",
                 f"Weights: {WEIGHT_SCHEMES.get(s.quantization or '', s.quantization or 'float32 (as exported)')}",
+                "Attention cache: " + ("projected keys and values (Captioner's streaming graph)"
+                                       if s.attention_cache is AttentionCache.PROJECTED_KV
+                                       else "layer inputs (NeMo's layout)"),
                 f"Vocabulary: {s.vocab_size} tokens + blank (id {s.blank_id})",
                 f"Family: {s.family.value}; decoders {', '.join(d.upper() for d in s.decoders())}",
             ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from captioner.asr.errors import ModelFolderError
 from captioner.asr.spec import (
+    AttentionCache,
     CtcSpec,
     EncoderSpec,
     ModelLayout,
@@ -47,6 +48,8 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
             "ctc": asdict(spec.ctc) if spec.ctc else None,
         },
         **({"prompt": asdict(spec.prompt)} if spec.prompt else {}),
+        **({"attention_cache": spec.attention_cache.value}
+           if spec.attention_cache is not AttentionCache.LAYER_INPUTS else {}),
     }
 
 
@@ -122,6 +125,7 @@ def read_manifest(path: Path) -> ModelSpec:
             ctc=CtcSpec(**dec["ctc"]) if dec.get("ctc") else None,
             layout=ModelLayout.MANIFEST,
             prompt=_prompt(data.get("prompt")),
+            attention_cache=AttentionCache(data.get("attention_cache", AttentionCache.LAYER_INPUTS.value)),
             weights_digest=WeightsDigest(**data["weights_digest"]) if data.get("weights_digest") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -48,6 +48,15 @@ class CacheLayout(enum.Enum):
     """NeMo's ``get_initial_cache_state`` order, kept by some exporters: ``[L, B, C, D]`` / ``[L, B, D, K-1]``."""
 
 
+class AttentionCache(enum.Enum):
+    """What ``cache_last_channel`` holds per layer and frame."""
+
+    LAYER_INPUTS = "layer-inputs"
+    """NeMo's export: the attention inputs (``D`` wide), projected to keys and values again every step."""
+    PROJECTED_KV = "projected-kv"
+    """Captioner's streaming graph: the projected keys and values (``2D`` wide), projected once."""
+
+
 class ModelFamily(enum.Enum):
     """The members of NVIDIA's cache-aware streaming family, by what they decode with."""
 
@@ -183,6 +192,7 @@ class ModelSpec:
     notes: tuple[str, ...] = field(default=())
     prompt: PromptSpec | None = None
     """Set for language-prompt models: every encoder graph then takes ``prompt_index``."""
+    attention_cache: AttentionCache = AttentionCache.LAYER_INPUTS
     weights_digest: WeightsDigest | None = None
     """Size and hashes of ``weights_file`` when the folder was written (checked at load and by ``inspect``)."""
     cache_layout: CacheLayout = CacheLayout.BATCH_FIRST

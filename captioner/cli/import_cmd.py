@@ -15,11 +15,12 @@ def _show(progress: ImportProgress) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from captioner.asr.spec import AttentionCache
     from captioner.nemo_import.importer import import_nemo
 
     started = time.monotonic()
     spec = import_nemo(Path(args.nemo), Path(args.out_dir), lookaheads_ms=args.lookahead_ms, weights=args.weights,
-                       progress=None if args.quiet else _show)
+                       progress=None if args.quiet else _show, attention_cache=AttentionCache(args.attention_cache))
     decoders = ", ".join(d.upper() for d in spec.decoders())
     lookaheads = ", ".join(f"{ms} ms" for ms in spec.lookaheads_ms())
     languages = f", languages {', '.join(sorted(spec.prompt.dictionary))}" if spec.prompt else ""

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("--weights", choices=("float32", "float16"), default="float32",
                          help="float16: round the weights to float16 and store them so, for a folder half the "
                               "size (computed in float32; tokens may differ slightly)")
+    import_.add_argument("--attention-cache", choices=("projected-kv", "layer-inputs"), default="projected-kv",
+                         help="projected-kv (default): cache projected keys and values, the fast streaming graph; "
+                              "layer-inputs: NeMo's own layout (the same numbers, more work per chunk)")
     import_.add_argument("--quiet", action="store_true", help="print only the result")
 
     models = commands.add_parser("models", help="list, download, import, remove or choose models")

@@ -49,9 +49,10 @@ class EncoderGraph:
 
     def __init__(self, arch: EncoderArch, weights: StateDict, builder: GraphBuilder, *, att_context: tuple[int, int],
                  drop_extra_pre_encoded: int, valid_out_len: int, position_table: npt.NDArray[np.float32],
-                 prompt: PromptArch | None = None) -> None:
+                 prompt: PromptArch | None = None, projected_cache: bool = False) -> None:
         self.arch = arch
         self.prompt = prompt
+        self.projected = projected_cache
         self.w = weights
         self.b = builder
         self.left, self.right = att_context
@@ -132,15 +133,31 @@ class EncoderGraph:
         conv_keep = b.op("Unsqueeze", [b.op("Less", [frame, b.op("Unsqueeze", [length, b.i64([1])])]), b.i64([2])])
         return attention_mask, conv_keep
 
-    def _positions(self, frames: str) -> str:
-        """``pos_emb [1, 2N-1, D]`` for ``N = C + T`` frames: the middle of the sine table."""
+    def _position_rows(self, frames: str) -> tuple[str, str]:
+        """``(start, end)`` of the rows for ``N = C + T`` frames in a table of positions ``Nmax-1 … -(Nmax-1)``."""
         b = self.b
         centre = self.table.shape[1] // 2 + 1
-        table = b.const(self.table, "pos_table")
         n = b.op("Add", [frames, b.i64([self.left])])
         start = b.op("Sub", [b.i64([centre]), n])
         end = b.op("Sub", [b.op("Add", [b.i64([centre]), n]), b.i64([1])])
-        return b.op("Slice", [table, start, end, b.i64([1])])
+        return start, end
+
+    def _positions(self, rows: tuple[str, str], table: npt.NDArray[np.float32], hint: str) -> str:
+        """``[1, 2N-1, D]``: the middle of ``table`` (the sine table, or its projection by a layer's linear_pos)."""
+        return self.b.op("Slice", [self.b.const(table, hint), rows[0], rows[1], self.b.i64([1])])
+
+    def _projected_positions(self, prefix: str) -> npt.NDArray[np.float32]:
+        """The sine table through this layer's ``linear_pos``, computed once here instead of on every step.
+
+        It depends on nothing but the weights (positions are relative, the same every step), so the streaming
+        graph reads rows of it instead of multiplying ``2N-1`` positions by a ``D x D`` matrix per layer per chunk.
+        """
+        d = self.arch.d_model
+        weight = self.w.get(prefix + ".linear_pos.weight", (d, d))
+        if self.b.half:
+            weight = weight.astype(np.float16).astype(np.float32)  # what the rounded graph would multiply by
+        projected: npt.NDArray[np.float32] = (self.table[0] @ weight.T).astype(np.float32)[None]
+        return projected
 
     def _feed_forward(self, x: str, prefix: str) -> str:
         a = self.arch
@@ -149,22 +166,38 @@ class EncoderGraph:
         out = self._linear(hidden, prefix + ".linear2", a.ff_dim, a.d_model)
         return self.b.op("Add", [x, self.b.op("Mul", [out, self.b.f32(0.5)])])
 
-    def _attention(self, x: str, prefix: str, cache: str, pos_emb: str, mask: str) -> tuple[str, str]:
-        """Relative-position self-attention of the chunk over ``cache + chunk``; returns (x, next cache)."""
+    def _attention(self, x: str, prefix: str, cache: str, rows: tuple[str, str], mask: str) -> tuple[str, str]:
+        """Relative-position self-attention of the chunk over ``cache + chunk``; returns (x, next cache).
+
+        NeMo's cache holds the attention *inputs* of the last ``C`` frames, so every step projects all ``C + T``
+        of them to keys and values again. The streaming graph (``projected_cache``) caches the projected keys
+        and values instead (``[B, C, 2D]`` per layer) and projects only the ``T`` new frames: the same numbers,
+        a fraction of the work.
+        """
         a, b = self.arch, self.b
         heads, d_head, d = a.n_heads, a.d_head, a.d_model
         query = self._norm(x, prefix.replace("self_attn", "norm_self_att"))
-        key = b.op("Concat", [cache, query], axis=1)  # [B, C+T, D]
-        next_cache = b.op("Slice", [key, b.i64([-self.left]), b.i64([np.iinfo(np.int64).max]), b.i64([1])])
 
         def heads_of(t: str) -> str:
             return b.op("Reshape", [t, b.i64([0, 0, heads, d_head])])
 
+        if self.projected:
+            fresh = b.op("Concat", [self._linear(query, prefix + ".linear_k", d, d),
+                                    self._linear(query, prefix + ".linear_v", d, d)], axis=-1)  # [B, T, 2D]
+            key = b.op("Concat", [cache, fresh], axis=1)  # [B, C+T, 2D]
+            keys, values = b.op_n("Split", [key, b.i64([d, d])], 2, axis=-1)
+            p_all = self._positions(rows, self._projected_positions(prefix), "pos_proj")
+        else:
+            key = b.op("Concat", [cache, query], axis=1)  # [B, C+T, D]
+            keys = self._linear(key, prefix + ".linear_k", d, d)
+            values = self._linear(key, prefix + ".linear_v", d, d)
+            p_all = self._linear(self._positions(rows, self.table, "pos_table"), prefix + ".linear_pos", d, d,
+                                 bias=False)
+        next_cache = b.op("Slice", [key, b.i64([-self.left]), b.i64([np.iinfo(np.int64).max]), b.i64([1])])
         q = heads_of(self._linear(query, prefix + ".linear_q", d, d))  # [B, T, H, dk]
-        k = b.op("Transpose", [heads_of(self._linear(key, prefix + ".linear_k", d, d))], perm=[0, 2, 3, 1])
-        v = b.op("Transpose", [heads_of(self._linear(key, prefix + ".linear_v", d, d))], perm=[0, 2, 1, 3])
-        p = b.op("Transpose", [heads_of(self._linear(pos_emb, prefix + ".linear_pos", d, d, bias=False))],
-                 perm=[0, 2, 3, 1])  # [1, H, dk, 2N-1]
+        k = b.op("Transpose", [heads_of(keys)], perm=[0, 2, 3, 1])
+        v = b.op("Transpose", [heads_of(values)], perm=[0, 2, 1, 3])
+        p = b.op("Transpose", [heads_of(p_all)], perm=[0, 2, 3, 1])  # [1, H, dk, 2N-1]
         q_u = b.op("Transpose", [b.op("Add", [q, self._param(prefix + ".pos_bias_u", (heads, d_head))])],
                    perm=[0, 2, 1, 3])
         q_v = b.op("Transpose", [b.op("Add", [q, self._param(prefix + ".pos_bias_v", (heads, d_head))])],
@@ -242,6 +275,7 @@ class EncoderGraph:
 
         a, b = self.arch, self.b
         layers, d, cache, conv_cache = a.n_layers, a.d_model, self.left, a.conv_kernel - 1
+        channel_width = 2 * d if self.projected else d
         x = self._subsample("audio_signal")
         length = self._subsampled_length("length")
         if self.drop:
@@ -250,7 +284,7 @@ class EncoderGraph:
         frames = b.shape_dim(x, 1)
         if a.xscale is not None:
             x = b.op("Mul", [x, b.f32(a.xscale)])
-        pos_emb = self._positions(frames)
+        rows = self._position_rows(frames)
         mask, keep = self._masks(length, "cache_last_channel_len", frames)
         channel_caches, time_caches = [], []
         for index in range(layers):
@@ -258,7 +292,7 @@ class EncoderGraph:
             layer_channel = b.op("Gather", ["cache_last_channel", b.i64(index)], axis=1)
             layer_time = b.op("Gather", ["cache_last_time", b.i64(index)], axis=1)
             x = self._feed_forward(x, prefix + ".feed_forward1")
-            x, next_channel = self._attention(x, prefix + ".self_attn", layer_channel, pos_emb, mask)
+            x, next_channel = self._attention(x, prefix + ".self_attn", layer_channel, rows, mask)
             x, next_time = self._convolution(x, prefix + ".conv", layer_time, keep)
             x = self._feed_forward(x, prefix + ".feed_forward2")
             x = self._norm(x, prefix + ".norm_out")
@@ -278,7 +312,7 @@ class EncoderGraph:
         inputs = [
             helper.make_tensor_value_info("audio_signal", f32, ["batch", a.feat_in, "window"]),
             helper.make_tensor_value_info("length", i64, ["batch"]),
-            helper.make_tensor_value_info("cache_last_channel", f32, ["batch", layers, cache, d]),
+            helper.make_tensor_value_info("cache_last_channel", f32, ["batch", layers, cache, channel_width]),
             helper.make_tensor_value_info("cache_last_time", f32, ["batch", layers, d, conv_cache]),
             helper.make_tensor_value_info("cache_last_channel_len", i64, ["batch"]),
         ]
@@ -287,7 +321,7 @@ class EncoderGraph:
         outs = [
             helper.make_tensor_value_info("outputs", f32, ["batch", d, "frames"]),
             helper.make_tensor_value_info("encoded_lengths", i64, ["batch"]),
-            helper.make_tensor_value_info("cache_last_channel_next", f32, ["batch", layers, cache, d]),
+            helper.make_tensor_value_info("cache_last_channel_next", f32, ["batch", layers, cache, channel_width]),
             helper.make_tensor_value_info("cache_last_time_next", f32, ["batch", layers, d, conv_cache]),
             helper.make_tensor_value_info("cache_last_channel_next_len", i64, ["batch"]),
         ]

@@ -26,6 +26,7 @@ class GraphBuilder:
 
     def __init__(self, weights: WeightsFile) -> None:
         self._weights = weights
+        self.half = weights.half
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._known: dict[str, str] = {}

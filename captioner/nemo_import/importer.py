@@ -22,7 +22,7 @@ import sentencepiece as spm
 from captioner.asr.manifest import write_manifest
 from captioner.asr.nemo_archive import NemoArchive
 from captioner.asr.nemo_config import encoder_spec, preprocessor_spec, prompt_spec, streaming_spec_for
-from captioner.asr.spec import CtcSpec, ModelFamily, ModelSpec, RnntSpec, StreamingSpec
+from captioner.asr.spec import AttentionCache, CtcSpec, ModelFamily, ModelSpec, RnntSpec, StreamingSpec
 from captioner.asr.torch_checkpoint import read_state_dict
 from captioner.export.compact import max_step_window
 from captioner.nemo_import.architecture import Architecture, NemoImportError, read_architecture
@@ -82,8 +82,13 @@ def _prepare_target(out_dir: Path) -> Path:
 
 def import_nemo(nemo_path: Path | str, out_dir: Path | str, *, lookaheads_ms: list[int] | None = None,
                 weights: str = "float32", name: str | None = None, progress: ProgressCallback | None = None,
-                cancelled: CancelCheck | None = None) -> ModelSpec:
-    """Convert ``nemo_path`` into a model folder at ``out_dir``; returns its spec."""
+                cancelled: CancelCheck | None = None,
+                attention_cache: AttentionCache = AttentionCache.PROJECTED_KV) -> ModelSpec:
+    """Convert ``nemo_path`` into a model folder at ``out_dir``; returns its spec.
+
+    ``attention_cache``: the streaming graph that caches projected keys and values (the default), or NeMo's
+    layout that caches the attention inputs (the same numbers, more work per step).
+    """
     if weights not in WEIGHT_PRECISIONS:
         raise NemoImportError(f"--weights must be {' or '.join(WEIGHT_PRECISIONS)}, not {weights!r}.")
     source = Path(nemo_path)
@@ -104,7 +109,7 @@ def import_nemo(nemo_path: Path | str, out_dir: Path | str, *, lookaheads_ms: li
             report("Reading the weights")
             state = StateDict(read_state_dict(archive))
             spec = _write_folder(staging, config, arch, state, atts, tokenizer, weights == "float16", report,
-                                 name=name or source.stem, source=source.name)
+                                 name=name or source.stem, source=source.name, attention_cache=attention_cache)
             os.replace(staging, target) if not target.exists() else _move_into_empty(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -143,7 +148,7 @@ def _check_vocabulary(tokenizer: bytes, arch: Architecture, source: Path) -> Non
 
 def _write_folder(folder: Path, config: dict[str, Any], arch: Architecture, state: StateDict,
                   atts: list[tuple[int, int]], tokenizer: bytes, half: bool, report: _Reporter, *, name: str,
-                  source: str) -> ModelSpec:
+                  source: str, attention_cache: AttentionCache = AttentionCache.PROJECTED_KV) -> ModelSpec:
     from onnx import save
 
     enc = arch.encoder
@@ -163,7 +168,8 @@ def _write_folder(folder: Path, config: dict[str, Any], arch: Architecture, stat
             for file_name, drop in ((spec.encoder_file, spec.drop_extra_pre_encoded), (first_file, 0)):
                 report(f"Building the {ms} ms encoder" + (" (first chunk)" if drop == 0 else ""))
                 graph = EncoderGraph(enc, state, GraphBuilder(pool), att_context=att, drop_extra_pre_encoded=drop,
-                                     valid_out_len=spec.valid_out_len, position_table=table, prompt=arch.prompt)
+                                     valid_out_len=spec.valid_out_len, position_table=table, prompt=arch.prompt,
+                                     projected_cache=attention_cache is AttentionCache.PROJECTED_KV)
                 save(graph.build(file_name.removesuffix(".onnx")), str(folder / file_name))
             streaming.append(replace(spec, first_chunk_encoder_file=first_file))
         rnnt_spec = ctc_spec = None
@@ -195,6 +201,7 @@ def _write_folder(folder: Path, config: dict[str, Any], arch: Architecture, stat
         weights_file=WEIGHTS_FILE,
         quantization=HALF_WEIGHTS_SCHEME if half else None,
         prompt=prompt_spec(config),
+        attention_cache=attention_cache,
     )
     write_manifest(model_spec, folder)
     return model_spec
