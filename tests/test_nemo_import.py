@@ -341,12 +341,12 @@ def test_streaming_graph_equals_nemos_layout_step_by_step(model: str, imported: 
         for start in range(0, features.shape[1] - streaming.chunk_frames[1], shift):
             window = padded[None, :, start:start + pre + streaming.chunk_frames[1]]
             results = []
-            for session, cache in zip(sessions, caches, strict=True):
+            for session, state in zip(sessions, caches, strict=True):
                 out = session.run(None, {"audio_signal": np.ascontiguousarray(window),
                                          "length": np.array([window.shape[2]], np.int64),
-                                         "cache_last_channel": cache[0], "cache_last_time": cache[1],
-                                         "cache_last_channel_len": cache[2], **extra})
-                cache[:] = out[2:]
+                                         "cache_last_channel": state[0], "cache_last_time": state[1],
+                                         "cache_last_channel_len": state[2], **extra})
+                state[:] = out[2:]
                 results.append(out[0])
             scale = max(1.0, float(np.max(np.abs(results[1]))))
             np.testing.assert_allclose(results[0], results[1], rtol=0, atol=5e-5 * scale)

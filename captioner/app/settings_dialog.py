@@ -279,8 +279,13 @@ class SettingsDialog(QDialog):
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
             return
         self._show_verdict(None, "Checking the model folder…")
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        # The model running now needs no verdict to stay: OK (for the other settings) is available at once.
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(self._is_running_model(path))
         self._checker.check(path)
+
+    def _is_running_model(self, path: str) -> bool:
+        return self._model is not None and bool(path) and \
+            Path(path).expanduser().resolve() == Path(self._model.path).expanduser().resolve()
 
     def _on_checked(self, path: str, report: InspectReport) -> None:
         if path != self.folder.text().strip():
@@ -325,8 +330,10 @@ class SettingsDialog(QDialog):
             self.decoder.setCurrentIndex(self.decoder.findData(decoders[0]))
 
     def model_usable(self) -> bool:
-        return self._report is not None and self._report.usable and \
-            self._checked_path == self.folder.text().strip()
+        path = self.folder.text().strip()
+        if self._report is None and self._is_running_model(path):
+            return True  # the check is still running, but this model is loaded and captioning already
+        return self._report is not None and self._report.usable and self._checked_path == path
 
     # -- audio -------------------------------------------------------------------------------------
     def _audio_tab(self, sources: list[SourceInfo]) -> QWidget:

@@ -126,3 +126,15 @@ def test_ok_without_changes_reloads_nothing(qtbot: QtBot, controller_factory, mo
     with qtbot.assertNotEmitted(c.worker.modelLoaded, wait=1000):
         dialog.accept()
     assert c.settings.lookahead_ms is None, "still the live default, not a pinned 480 ms"
+
+
+def test_ok_is_available_at_once_for_the_running_model(qtbot: QtBot, controller_factory,  # type: ignore[no-untyped-def]
+                                                        model_dir: Path) -> None:
+    c: CaptionerController = controller_factory("--model", str(model_dir))
+    qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
+    dialog = c.open_settings()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled(), "no wait for a verdict on the model that is already running"
+    assert dialog.model_usable()
+    _wait_verdict(qtbot, dialog)
+    assert ok.isEnabled() and dialog.model_usable()
