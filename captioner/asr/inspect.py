@@ -34,6 +34,8 @@ from captioner.asr.tokenizer import Tokenizer
 WEIGHT_SCHEMES = {
     "float16-weights": "float16 (rounded at export, computed in float32)",
     "int8-matmul": "int8-matmul (encoder MatMul weights in int8)",
+    "int8-block": "int8-block (encoder MatMul weights in 8 bits per value, a scale per block)",
+    "int4-block": "int4-block (encoder MatMul weights in 4 bits per value, a scale per block)",
     SHERPA_INT8: "int8 (sherpa-onnx's quantize_dynamic QUInt8 on all graphs)",
 }
 """How ``captioner inspect`` describes each ``ModelSpec.quantization``; an unknown one is shown as it is."""

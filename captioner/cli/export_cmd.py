@@ -20,7 +20,8 @@ def run_export(args: argparse.Namespace) -> int:
 def run_quantize(args: argparse.Namespace) -> int:
     from captioner.export.quantize import quantize_folder
 
-    spec = quantize_folder(Path(args.model_dir), Path(args.out_dir))
-    print(f"Wrote {spec.name} to {args.out_dir}: encoder MatMul weights in int8. Tokens can differ from the "
-          "float32 export; check accuracy on your own recordings.")
+    spec = quantize_folder(Path(args.model_dir), Path(args.out_dir), args.scheme, args.block_size,
+                           args.accuracy_level)
+    print(f"Wrote {spec.name} to {args.out_dir}: encoder MatMul weights quantised ({args.scheme}). Tokens can "
+          "differ from the float32 model; check accuracy on your own recordings.")
     return 0

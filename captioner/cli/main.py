@@ -99,9 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
                              "slightly from float32)")
 
     quantize = commands.add_parser(
-        "quantize", help="write a copy with int8 encoder MatMul weights (faster on CPU; tokens may differ)")
+        "quantize", help="write a copy with quantised encoder MatMul weights (faster on CPU; tokens may differ)")
     quantize.add_argument("model_dir", metavar="MODEL_DIR")
     quantize.add_argument("out_dir", metavar="OUT_DIR")
+    quantize.add_argument("--scheme", choices=("int8-matmul", "int8-block", "int4-block"), default="int8-matmul",
+                          help="int8-matmul: dynamic int8 (default); int8-block / int4-block: weight-only "
+                               "MatMulNBits with a scale per block of rows (smaller and faster to read)")
+    quantize.add_argument("--block-size", type=int, default=32, choices=(16, 32, 64, 128, 256))
+    quantize.add_argument("--accuracy-level", type=int, default=4, choices=(0, 1, 4),
+                          help="MatMulNBits: 4 also quantises activations inside the kernel (faster), 0/1 keep them "
+                               "float32")
     return parser
 
 

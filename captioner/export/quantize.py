@@ -23,14 +23,25 @@ from captioner.asr.spec import ModelSpec
 from captioner.export.errors import ExportDependencyError
 
 SCHEME = "int8-matmul"
+BLOCK_SCHEMES = {"int8-block": 8, "int4-block": 4}
+SCHEMES = (SCHEME, *BLOCK_SCHEMES)
 
 
-def quantize_folder(source: Path, target: Path) -> ModelSpec:
-    """Copy ``source`` (a ``captioner export`` folder) to ``target`` with int8 MatMul weights in every encoder."""
+def quantize_folder(source: Path, target: Path, scheme: str = SCHEME, block_size: int = 32,
+                    accuracy_level: int = 4) -> ModelSpec:
+    """Copy ``source`` (a float32 model folder) to ``target`` with quantised MatMul weights in every encoder.
+
+    ``int8-matmul``: ONNX Runtime's dynamic int8 quantisation. ``int8-block`` / ``int4-block``: weight-only
+    ``MatMulNBits`` with one scale per ``block_size`` rows (:mod:`captioner.export.block_quant`).
+    """
+    if scheme not in SCHEMES:
+        raise CaptionerError(f"Unknown quantisation scheme {scheme!r}; choose {', '.join(SCHEMES)}.")
     try:
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:  # onnxruntime.quantization needs the onnx package
         raise ExportDependencyError("ONNX (the onnx package)", exc) from exc
+    from captioner.export.block_quant import quantize_model
 
     folder = load_model_folder(source)
     spec = folder.spec
@@ -50,7 +61,11 @@ def quantize_folder(source: Path, target: Path) -> ModelSpec:
     for item in source.iterdir():
         if item.name == MANIFEST_NAME or not item.is_file() or item.name.endswith(".partial"):
             continue
-        if item.name in encoders:
+        if item.name in encoders and scheme in BLOCK_SCHEMES:
+            model = onnx.load(str(item))
+            quantize_model(model, BLOCK_SCHEMES[scheme], block_size, accuracy_level)
+            onnx.save(model, str(target / item.name))
+        elif item.name in encoders:
             _quiet_root_logger()
             quantize_dynamic(str(item), str(target / item.name), op_types_to_quantize=["MatMul"],
                              weight_type=QuantType.QInt8, per_channel=False)
@@ -64,7 +79,7 @@ def quantize_folder(source: Path, target: Path) -> ModelSpec:
         others = [f for f in (spec.rnnt.decoder_joint_file if spec.rnnt else None,
                               spec.ctc.head_file if spec.ctc else None) if f]
         share_weights(target, sorted(encoders) + others)
-    quantized = replace(spec, quantization=SCHEME, name=f"{spec.name}-{SCHEME}")
+    quantized = replace(spec, quantization=scheme, name=f"{spec.name}-{scheme}")
     write_manifest(quantized, target)
     return quantized
 
