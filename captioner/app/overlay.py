@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections import deque
 
+from PySide6 import QtGui
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
+    QAccessible,
     QColor,
     QFont,
     QFontMetricsF,
@@ -51,6 +53,9 @@ class CaptionOverlay(QWidget):
         super().__init__(None)
         self.setObjectName("CaptionOverlay")
         self.setWindowTitle("Captioner captions")
+        self.setAccessibleName("Live captions")
+        self.announced: deque[str] = deque(maxlen=50)
+        """The latest committed captions handed to screen readers, for the window's own checks."""
         self._flags = (Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
                        | Qt.WindowType.Tool)
         self.setWindowFlags(self._flags)
@@ -84,7 +89,17 @@ class CaptionOverlay(QWidget):
         self._committed.append(text)
         while sum(len(t) for t in self._committed) > HISTORY_CHARS and len(self._committed) > 1:
             self._committed.popleft()
+        self.setAccessibleDescription(text)  # a screen reader reading the overlay reads the latest caption
+        self._announce(text)
         self._touch()
+
+    def _announce(self, text: str) -> None:
+        """Tell screen readers about a committed caption (Qt's accessibility announcement, where it exists)."""
+        announcement = getattr(QtGui, "QAccessibleAnnouncementEvent", None)
+        if announcement is not None and QAccessible.isActive():
+            event = announcement(self, text)
+            QAccessible.updateAccessibility(event)
+        self.announced.append(text)
 
     def set_tentative(self, text: str) -> None:
         if text != self._tentative:

@@ -50,7 +50,11 @@ class TranscriptView(QWidget):
         self.tentative.setTextFormat(Qt.TextFormat.PlainText)
         self.tentative.setMinimumHeight(22)
 
+        self.text.setAccessibleName("Transcript")
+        self.text.setAccessibleDescription("Every committed caption line of this session, with its time")
+        self.tentative.setAccessibleName("Words being recognised")
         self.search = QLineEdit(self)
+        self.search.setAccessibleName("Search the transcript")
         self.search.setPlaceholderText("Search transcript")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._highlight)
@@ -60,6 +64,10 @@ class TranscriptView(QWidget):
         prev_btn = tool_button(self, "↑", "Previous match (Shift+Enter)", lambda: self.find_match(False))
         next_btn = tool_button(self, "↓", "Next match (Enter)", lambda: self.find_match(True))
         copy_btn = tool_button(self, "Copy all", "Copy the whole transcript with timestamps", self.copy_all)
+        prev_btn.setAccessibleName("Previous match")
+        next_btn.setAccessibleName("Next match")
+        self.matches.setAccessibleName("Matches found")
+        self.prev_btn, self.next_btn, self.copy_btn = prev_btn, next_btn, copy_btn
         QShortcut(QKeySequence("Shift+Return"), self.search, lambda: self.find_match(forward=False))
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
 
