@@ -8,6 +8,8 @@ to the worker, the overlay and the settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -44,6 +46,31 @@ KEYS = {"start": "Ctrl+R", "pause": "Ctrl+P", "stop": "Ctrl+Shift+S", "settings"
 EXPORT_FORMATS = (("Text (.txt)", TranscriptFormat.TEXT), ("Text with times (.txt)", TranscriptFormat.TIMED_TEXT),
                   ("SubRip subtitles (.srt)", TranscriptFormat.SRT), ("WebVTT (.vtt)", TranscriptFormat.VTT),
                   ("JSON (.json)", TranscriptFormat.JSON))
+
+
+class NoticeBar(QFrame):
+    """A coloured bar above the transcript: a sentence and its buttons; hidden until needed."""
+
+    def __init__(self, parent: QWidget, name: str, colours: tuple[str, str, str]) -> None:
+        super().__init__(parent)
+        background, border, ink = colours
+        self.setObjectName(name)
+        self.setStyleSheet(f"QFrame#{name} {{ background: {background}; border: 1px solid {border}; "
+                           f"border-radius: 8px; }} QFrame#{name} QLabel {{ color: {ink}; }}")
+        self._row = QHBoxLayout(self)
+        self._row.setContentsMargins(10, 8, 10, 8)
+        self.text = QLabel(self)
+        self.text.setWordWrap(True)
+        self._row.addWidget(self.text, 1)
+        self.hide()
+
+    def button(self, label: str, action: Callable[[], None], accessible_name: str | None = None) -> QPushButton:
+        button = QPushButton(label, self)
+        button.clicked.connect(lambda: action())
+        if accessible_name:
+            button.setAccessibleName(accessible_name)
+        self._row.addWidget(button)
+        return button
 
 
 class MainWindow(QMainWindow):
@@ -166,50 +193,25 @@ class MainWindow(QMainWindow):
 
     def _demo_notice(self, parent: QWidget) -> QFrame:
         """Shown while the bundled demo model is active: what it is for, and the way to a real model."""
-        self.demo_notice = QFrame(parent)
-        self.demo_notice.setObjectName("DemoNotice")
-        self.demo_notice.setStyleSheet("QFrame#DemoNotice { background: #eff6ff; border: 1px solid #93c5fd; "
-                                       "border-radius: 8px; } QFrame#DemoNotice QLabel { color: #1e3a8a; }")
-        row = QHBoxLayout(self.demo_notice)
-        row.setContentsMargins(10, 8, 10, 8)
-        self.demo_text = QLabel(
+        self.demo_notice = notice = NoticeBar(parent, "DemoNotice", ("#eff6ff", "#93c5fd", "#1e3a8a"))
+        self.demo_text = notice.text
+        self.demo_text.setText(
             "This is the small demo model that comes with Captioner: it understands clear, synthetic-sounding "
-            "English and little else. For real meetings, download one of NVIDIA's models (free, two clicks).",
-            self.demo_notice)
-        self.demo_text.setWordWrap(True)
-        row.addWidget(self.demo_text, 1)
-        self.real_models_btn = QPushButton("Get a real model…", self.demo_notice)
-        self.real_models_btn.clicked.connect(lambda: self.realModelsRequested.emit())
-        self.dismiss_demo_btn = QPushButton("Don't show again", self.demo_notice)
-        self.dismiss_demo_btn.setAccessibleName("Don't show the demo model notice again")
-        self.dismiss_demo_btn.clicked.connect(lambda: self.demoNoticeDismissed.emit())
-        row.addWidget(self.real_models_btn)
-        row.addWidget(self.dismiss_demo_btn)
-        self.demo_notice.hide()
-        return self.demo_notice
+            "English and little else. For real meetings, download one of NVIDIA's models (free, two clicks).")
+        self.real_models_btn = notice.button("Get a real model…", self.realModelsRequested.emit)
+        self.dismiss_demo_btn = notice.button("Don't show again", self.demoNoticeDismissed.emit,
+                                              "Don't show the demo model notice again")
+        return notice
 
     def _recovery_notice(self, parent: QWidget) -> QFrame:
         """Shown at start when the last session did not end cleanly: its transcript is safe, one click away."""
-        self.recovery_notice = QFrame(parent)
-        self.recovery_notice.setObjectName("RecoveryNotice")
-        self.recovery_notice.setStyleSheet("QFrame#RecoveryNotice { background: #fffbeb; border: 1px solid "
-                                           "#fcd34d; border-radius: 8px; } QFrame#RecoveryNotice QLabel "
-                                           "{ color: #78350f; }")
-        row = QHBoxLayout(self.recovery_notice)
-        row.setContentsMargins(10, 8, 10, 8)
-        self.recovery_text = QLabel(self.recovery_notice)
-        self.recovery_text.setWordWrap(True)
+        self.recovery_notice = notice = NoticeBar(parent, "RecoveryNotice", ("#fffbeb", "#fcd34d", "#78350f"))
+        self.recovery_text = notice.text
         self.recovery_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row.addWidget(self.recovery_text, 1)
-        self.open_recovered_btn = QPushButton("Open transcript", self.recovery_notice)
-        self.open_recovered_btn.clicked.connect(lambda: self.recoveredOpenRequested.emit())
-        self.dismiss_recovered_btn = QPushButton("Dismiss", self.recovery_notice)
-        self.dismiss_recovered_btn.setAccessibleName("Dismiss the interrupted session notice")
-        self.dismiss_recovered_btn.clicked.connect(lambda: self.recoveredDismissed.emit())
-        row.addWidget(self.open_recovered_btn)
-        row.addWidget(self.dismiss_recovered_btn)
-        self.recovery_notice.hide()
-        return self.recovery_notice
+        self.open_recovered_btn = notice.button("Open transcript", self.recoveredOpenRequested.emit)
+        self.dismiss_recovered_btn = notice.button("Dismiss", self.recoveredDismissed.emit,
+                                                   "Dismiss the interrupted session notice")
+        return notice
 
     def show_recovery_notice(self, text: str | None) -> None:
         if text:

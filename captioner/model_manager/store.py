@@ -7,7 +7,6 @@ size and SHA-256, imports it into a hidden folder beside its final place and ren
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from captioner.asr.errors import CaptionerError, ModelFolderError
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.weights_digest import full_sha256
 from captioner.model_manager.catalogue import Catalogue, CatalogueEntry
 from captioner.model_manager.download import CancelCheck, DownloadProgress, download
 from captioner.nemo_import.importer import ImportProgress, import_nemo
@@ -118,18 +118,11 @@ def _verified_earlier(path: Path, size: int | None, sha256: str | None) -> bool:
     """A complete download left by an attempt whose import was cancelled: reused when it still checks out."""
     if not path.is_file():
         return False
-    if (size is not None and path.stat().st_size != size) or sha256 is None or _sha256(path) != sha256:
+    if (size is not None and path.stat().st_size != size) or sha256 is None or full_sha256(path) != sha256:
         path.unlink()
         return False
     return True
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 PACK_FILES = re.compile(r"(encoder|decoder|joiner)(\.int8)?\.onnx|tokens\.txt|README\.md")
