@@ -6,8 +6,8 @@ a little noise, so no two are identical) through one ``StreamingRecognizer`` in 
 resetting, and prints the process RSS every ``--every`` seconds of audio. Tokens are counted and dropped
 as an app would after showing them.
 
-    /work/main/.venv/bin/python benchmarks/engine_memory.py                       # full-size model, 30 min, 80 ms
-    /work/main/.venv/bin/python benchmarks/engine_memory.py --model tests/fixtures/models/tiny-a --minutes 120
+    .venv/bin/python benchmarks/engine_memory.py                       # full-size model, 30 min, 80 ms
+    .venv/bin/python benchmarks/engine_memory.py --model tests/fixtures/models/tiny-a --minutes 120
 
 Works in either venv (it needs only Captioner's runtime dependencies; soundfile to read the clip).
 """

@@ -19,8 +19,8 @@ in ``captioner/asr``), interleaved round by round with the baseline on the same 
 * ``int8``     ``split`` + the encoder's MatMul weights quantised to int8 (``quantize_dynamic``, MatMul only;
                changes numerics: the token agreement with fp32 is printed).
 
-    /work/venvs/nemo/bin/python benchmarks/engine_profile.py                       # 80 ms, 1 and 2 threads
-    /work/venvs/nemo/bin/python benchmarks/engine_profile.py --lookahead-ms 1040 --variants base split
+    $NEMO_PYTHON benchmarks/engine_profile.py                       # 80 ms, 1 and 2 threads
+    $NEMO_PYTHON benchmarks/engine_profile.py --lookahead-ms 1040 --variants base split
 """
 
 from __future__ import annotations

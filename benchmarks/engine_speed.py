@@ -19,10 +19,10 @@ median over rounds (per-chunk percentiles pool all rounds).
 
 Needs the full-size model (``tools/make_fullsize_model.py``) and the NeMo venv::
 
-    /work/venvs/nemo/bin/python benchmarks/engine_speed.py                      # 60 s, 2 rounds
-    /work/venvs/nemo/bin/python benchmarks/engine_speed.py --seconds 30 --rounds 1 --lookahead-ms 80
-    /work/main/.venv/bin/python -m captioner quantize models/full-size/captioner models/full-size/captioner-int8
-    /work/venvs/nemo/bin/python benchmarks/engine_speed.py --lookahead-ms 80 --threads 2 \
+    $NEMO_PYTHON benchmarks/engine_speed.py                      # 60 s, 2 rounds
+    $NEMO_PYTHON benchmarks/engine_speed.py --seconds 30 --rounds 1 --lookahead-ms 80
+    .venv/bin/python -m captioner quantize models/full-size/captioner models/full-size/captioner-int8
+    $NEMO_PYTHON benchmarks/engine_speed.py --lookahead-ms 80 --threads 2 \
         --systems captioner captioner-int8 nemo sherpa
 """
 

@@ -5,9 +5,9 @@ audio and NeMo's own reference outputs. Everything lands in ``tests/fixtures/`` 
 Run (needs the export extra: nemo-toolkit[asr], torch, onnx, onnxruntime, sentencepiece, soundfile,
 soxr, and ``espeak-ng`` on PATH for the speech clips)::
 
-    /work/venvs/nemo/bin/python tools/make_fixtures.py            # everything
-    /work/venvs/nemo/bin/python tools/make_fixtures.py --no-verify  # skip the ONNX-vs-NeMo check
-    /work/venvs/nemo/bin/python tools/make_fixtures.py --models tiny-c tiny-d --adopt-nemo tiny-b
+    $NEMO_PYTHON tools/make_fixtures.py            # everything
+    $NEMO_PYTHON tools/make_fixtures.py --no-verify  # skip the ONNX-vs-NeMo check
+    $NEMO_PYTHON tools/make_fixtures.py --models tiny-c tiny-d --adopt-nemo tiny-b
         # only these models; the audio and the other models' files and index entries are kept
 
 Deterministic: fixed seeds for torch / numpy / SentencePiece; single-threaded torch. The same NeMo,

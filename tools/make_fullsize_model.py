@@ -30,9 +30,9 @@ Outputs, under ``models/full-size/`` (git-ignored):
 
 Run::
 
-    /work/venvs/nemo/bin/python tools/make_fullsize_model.py            # everything (~15-25 min on 2 cores)
-    /work/venvs/nemo/bin/python tools/make_fullsize_model.py --skip-captioner-export
-    /work/venvs/nemo/bin/python tools/make_fullsize_model.py --only-export   # reuse fullsize.nemo
+    $NEMO_PYTHON tools/make_fullsize_model.py            # everything (~15-25 min on 2 cores)
+    $NEMO_PYTHON tools/make_fullsize_model.py --skip-captioner-export
+    $NEMO_PYTHON tools/make_fullsize_model.py --only-export   # reuse fullsize.nemo
 """
 
 from __future__ import annotations
