@@ -107,3 +107,25 @@ def test_seed_layout_gives_mode_b_tokens(model: str) -> None:
         assert rec.mode == "B"
         ids = [t.id for t in transcribe_samples(rec, clip("speech_8s"))]
         assert ids == reference(case["npz"])[case["ids_key"]].tolist()
+
+
+def test_streams_of_one_loaded_model_share_its_graphs_not_their_state() -> None:
+    """Two sources on one model: the sessions are opened once, and interleaved streams stay independent."""
+    from captioner.asr.recognizer import LoadedModel
+
+    model = LoadedModel(folder("tiny-a"), provider="cpu")
+    one, two = (StreamingRecognizer(model, lookahead_ms=80, mode="A") for _ in range(2))
+    assert one._encoder._session is two._encoder._session
+    assert len(model._sessions) == 3  # encoder, first-chunk encoder, decoder_joint: once for both streams
+    a, b = clip("speech_8s"), clip("tone_noise_3s")
+    got_a, got_b = [], []
+    for start in range(0, max(a.size, b.size), 1600):
+        if start < a.size:
+            got_a += one.accept(a[start:start + 1600])
+        if start < b.size:
+            got_b += two.accept(b[start:start + 1600])
+    got_a += one.finish()
+    got_b += two.finish()
+    for got, name in ((got_a, "speech_8s"), (got_b, "tone_noise_3s")):
+        case = next(c for c in CASES if c["id"] == f"tiny-a/{name}/la80/A/rnnt")
+        assert [t.id for t in got] == reference(case["npz"])[case["ids_key"]].tolist()

@@ -71,12 +71,49 @@ class Token:
     start_s: float
 
 
-class StreamingRecognizer:
-    """Plain-Python streaming ASR over an exported cache-aware model; no Qt, no threads."""
+class LoadedModel:
+    """A model folder's graphs opened once, shared by any number of streams (one per audio source).
 
-    def __init__(self, folder: ModelFolder, *, decoder: str = "rnnt", lookahead_ms: int | None = None,
+    ONNX Runtime sessions are the heavy part (the weights, hundreds of megabytes); a stream only adds its
+    caches, decoder state and featurizer. ``InferenceSession.run`` may be called from several streams, one
+    after the other or from different threads.
+    """
+
+    def __init__(self, folder: ModelFolder, provider: str = "auto", threads: int | None = None) -> None:
+        self.folder = folder
+        self.provider_preference = provider
+        self.threads = threads
+        self._sessions: dict[tuple[str, int | None], tuple[ort.InferenceSession, GraphInfo]] = {}
+
+    def session(self, name: str, threads: int | None = None) -> tuple[ort.InferenceSession, GraphInfo]:
+        """The graph ``name`` opened once (per thread count), with its signature."""
+        key = (name, threads if threads is not None else self.threads)
+        if key not in self._sessions:
+            path = self.folder.file(name)
+            try:
+                session = create_session(path, self.provider_preference, key[1])
+            except CaptionerError:
+                raise
+            except Exception as exc:  # onnxruntime's exception types vary
+                raise ModelFolderError(f"{path} could not be loaded ({str(exc).strip().splitlines()[0]}).",
+                                       "The file is probably truncated or corrupt: copy or export it again."
+                                       ) from exc
+            self._sessions[key] = (session, graph_info(session, path))
+        return self._sessions[key]
+
+
+class StreamingRecognizer:
+    """One stream of plain-Python streaming ASR over a cache-aware model; no Qt, no threads.
+
+    Built on a :class:`LoadedModel` its graphs are shared with every other stream of that model; built on a
+    bare ``ModelFolder`` it opens them for itself (``provider`` and ``threads`` apply then).
+    """
+
+    def __init__(self, model: ModelFolder | LoadedModel, *, decoder: str = "rnnt", lookahead_ms: int | None = None,
                  mode: str | None = None, provider: str = "auto", threads: int | None = None,
                  language: str | None = None) -> None:
+        self.model = model if isinstance(model, LoadedModel) else LoadedModel(model, provider, threads)
+        folder = self.model.folder
         spec = folder.spec
         if decoder not in DECODERS:
             raise CaptionerError(f"Unknown decoder {decoder!r}; choose rnnt or ctc.")
@@ -106,11 +143,11 @@ class StreamingRecognizer:
             )
         self.mode = mode
 
-        session, info = self._open(folder, encoder_file, provider, threads)
+        session, info = self.model.session(encoder_file, threads)
         require_signature(info, ENCODER_INPUTS, ("encoded_lengths", *ENCODER_OUTPUTS[2:]), "cache-aware encoder")
         first_session = None
         if mode == "A" and first_file:
-            first_session, first_info = self._open(folder, first_file, provider, threads)
+            first_session, first_info = self.model.session(first_file, threads)
             require_signature(first_info, ENCODER_INPUTS, ENCODER_OUTPUTS, "cache-aware first-chunk encoder")
         self.provider = active_provider(session)
         self.language = self._language(folder, language)
@@ -134,10 +171,10 @@ class StreamingRecognizer:
         if decoder == "rnnt":
             assert spec.rnnt is not None
             # One small LSTM step per call: a thread pool only adds wake-up latency.
-            joint, joint_info = self._open(folder, spec.rnnt.decoder_joint_file, provider, 1)
+            joint, joint_info = self.model.session(spec.rnnt.decoder_joint_file, 1)
             if spec.rnnt.joiner_file is not None:
                 check_decoder(joint_info)
-                joiner, joiner_info = self._open(folder, spec.rnnt.joiner_file, provider, 1)
+                joiner, joiner_info = self.model.session(spec.rnnt.joiner_file, 1)
                 check_joiner(joiner_info)
                 self._rnnt = SherpaRnntGreedyDecoder(joint, joiner, spec.blank_id, spec.rnnt.pred_hidden,
                                                      spec.rnnt.pred_rnn_layers, spec.rnnt.max_symbols_per_step)
@@ -148,7 +185,7 @@ class StreamingRecognizer:
         else:
             if not whole_ctc_graph:
                 assert spec.ctc is not None and spec.ctc.head_file is not None
-                self._ctc_head, _ = self._open(folder, spec.ctc.head_file, provider, threads)
+                self._ctc_head, _ = self.model.session(spec.ctc.head_file, threads)
                 self._ctc_head_input = self._ctc_head.get_inputs()[0].name
             self._ctc = CtcGreedyDecoder(spec.blank_id)
 
@@ -185,18 +222,6 @@ class StreamingRecognizer:
                                  f"{', '.join(sorted(prompt.dictionary))}.")
         return chosen
 
-    @staticmethod
-    def _open(folder: ModelFolder, name: str, provider: str, threads: int | None
-              ) -> tuple[ort.InferenceSession, GraphInfo]:
-        path = folder.file(name)
-        try:
-            session = create_session(path, provider, threads)
-        except CaptionerError:
-            raise
-        except Exception as exc:  # onnxruntime's exception types vary
-            raise ModelFolderError(f"{path} could not be loaded ({str(exc).strip().splitlines()[0]}).",
-                                   "The file is probably truncated or corrupt: copy or export it again.") from exc
-        return session, graph_info(session, path)
 
     # ----------------------------------------------------------------------------------------- state
     def reset(self, start_time_s: float = 0.0) -> None:
