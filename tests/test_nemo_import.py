@@ -352,3 +352,22 @@ def test_streaming_graph_equals_nemos_layout_step_by_step(model: str, imported: 
             np.testing.assert_allclose(results[0], results[1], rtol=0, atol=5e-5 * scale)
             steps += 1
         assert steps >= 5
+
+
+def test_a_failing_disk_says_so_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write the disk refuses (here: ENOSPC from the weights file) is a clear error, and no folder is left."""
+    import errno
+
+    from captioner.nemo_import import weights_file
+
+    real_open = open
+
+    def full_disk_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith("weights.bin") and "w" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(weights_file, "open", full_disk_open, raising=False)
+    with pytest.raises(NemoImportError, match=r"No space left on device.*nothing was kept"):
+        import_nemo(TINY_A_NEMO, tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []

@@ -110,16 +110,18 @@ def import_nemo(nemo_path: Path | str, out_dir: Path | str, *, lookaheads_ms: li
             state = StateDict(read_state_dict(archive))
             spec = _write_folder(staging, config, arch, state, atts, tokenizer, weights == "float16", report,
                                  name=name or source.stem, source=source.name, attention_cache=attention_cache)
-            os.replace(staging, target) if not target.exists() else _move_into_empty(staging, target)
+            if target.exists():
+                target.rmdir()  # checked empty above; the finished folder takes its place
+            os.replace(staging, target)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise NemoImportError(f"Writing the model to {target.parent} failed ({exc.strerror or exc}); nothing "
+                                  "was kept. Free some disk space or choose another folder, then import again."
+                                  ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return spec
-
-
-def _move_into_empty(staging: Path, target: Path) -> None:
-    target.rmdir()
-    os.replace(staging, target)
 
 
 class _Reporter:
