@@ -16,15 +16,6 @@ from captioner.asr.errors import CaptionerError
 from captioner.nemo_import.importer import ImportCancelledError, ImportProgress, import_nemo
 
 
-def free_folder_name(parent: Path, stem: str) -> Path:
-    """``parent/stem``, or ``stem-2``, ``stem-3``… when that is taken."""
-    candidate, n = parent / stem, 1
-    while candidate.exists():
-        n += 1
-        candidate = parent / f"{stem}-{n}"
-    return candidate
-
-
 class _ImportWorker(QObject):
     progress = Signal(int, int, str)
     succeeded = Signal(str)

@@ -31,12 +31,8 @@ from PySide6.QtWidgets import (
 from captioner.asr.errors import CaptionerError
 from captioner.model_manager.catalogue import Catalogue, CatalogueEntry, load_catalogue
 from captioner.model_manager.download import DownloadCancelledError, DownloadProgress
-from captioner.model_manager.store import InstalledModel, install, installed_models, remove_model
+from captioner.model_manager.store import InstalledModel, install, installed_models, megabytes, remove_model
 from captioner.nemo_import.importer import ImportCancelledError, ImportProgress
-
-
-def _mb(size: int | None) -> str:
-    return "size unknown" if size is None else f"{size / 1e6:,.0f} MB"
 
 
 def progress_text(p: DownloadProgress) -> str:
@@ -119,7 +115,7 @@ class ModelsPage(QWidget):
         self.choice = QComboBox(download_box)
         self.choice.setAccessibleName("Model to download")
         for entry in self.catalogue.offered():
-            self.choice.addItem(f"{entry.display_name} ({_mb(entry.download_bytes)})", entry.id)
+            self.choice.addItem(f"{entry.display_name} ({megabytes(entry.download_bytes)})", entry.id)
         self.choice.currentIndexChanged.connect(lambda _: self._describe())
         box.addWidget(self.choice)
         self.description = QLabel(download_box)
@@ -170,7 +166,7 @@ class ModelsPage(QWidget):
             name += " — active"
         kind = model.problem or model.family
         languages = f"{len(model.languages)} languages" if len(model.languages) > 3 else ", ".join(model.languages)
-        item = QTreeWidgetItem([name, _mb(model.size_bytes), kind, languages or "—"])
+        item = QTreeWidgetItem([name, megabytes(model.size_bytes), kind, languages or "—"])
         item.setData(0, Qt.ItemDataRole.UserRole, model)
         item.setToolTip(0, str(model.path))
         return item
@@ -218,7 +214,7 @@ class ModelsPage(QWidget):
         kind = entry.family + (", punctuation and capitals" if entry.cased_punctuated else ", lower case")
         self.description.setText(
             f"<b>{entry.display_name}</b><br>{kind}; {', '.join(entry.languages)}. {entry.needs}<br>"
-            f"Download: {_mb(entry.download_bytes)} from <a href='{entry.page}'>{entry.page}</a>")
+            f"Download: {megabytes(entry.download_bytes)} from <a href='{entry.page}'>{entry.page}</a>")
         self.accept_licence.setText(f"I accept the {entry.licence_name} licence")
         self.accept_licence.setToolTip(entry.licence_url)
         self.accept_licence.setChecked(False)

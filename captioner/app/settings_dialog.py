@@ -40,13 +40,14 @@ from PySide6.QtWidgets import (
 
 from captioner.app.engine import ModelInfo, live_default_lookahead
 from captioner.app.model_check import ModelChecker
-from captioner.app.model_import import NemoImportJob, free_folder_name
+from captioner.app.model_import import NemoImportJob
 from captioner.app.models_page import ModelsPage
 from captioner.app.platform_notes import overlay_limitations
 from captioner.app.qt_util import timer
 from captioner.app.settings import AppSettings, OverlayStyle
 from captioner.asr.inspect import InspectReport
 from captioner.audio.devices import SourceInfo
+from captioner.model_manager.store import free_folder_name
 from captioner.paths import user_models_dir
 
 PROVIDER_LABELS = {"auto": "Automatic (CUDA when available)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}

@@ -10,12 +10,15 @@ from urllib.parse import urlsplit
 from captioner.asr.errors import CaptionerError
 from captioner.model_manager.catalogue import CatalogueEntry, ModelFile, load_catalogue
 from captioner.model_manager.download import DownloadProgress
-from captioner.model_manager.store import find_installed, import_file, install, installed_models, remove_model
+from captioner.model_manager.store import (
+    find_installed,
+    import_file,
+    install,
+    installed_models,
+    megabytes,
+    remove_model,
+)
 from captioner.nemo_import.importer import ImportProgress
-
-
-def _mb(size: int | None) -> str:
-    return "size unknown" if size is None else f"{size / 1e6:,.0f} MB"
 
 
 def _show_download(p: DownloadProgress) -> None:
@@ -38,11 +41,11 @@ def run_list(args: argparse.Namespace) -> int:
         what = model.problem or f"{model.family}, lookaheads {', '.join(f'{ms} ms' for ms in model.lookaheads_ms)}"
         languages = f", {len(model.languages)} languages" if model.languages else ""
         bundled = " (bundled demo)" if model.bundled else ""
-        print(f" {mark} {model.name}{bundled}: {_mb(model.size_bytes)}, {what}{languages}  [{model.path}]")
+        print(f" {mark} {model.name}{bundled}: {megabytes(model.size_bytes)}, {what}{languages}  [{model.path}]")
     print("\nDownloadable (captioner models download NAME):")
     for entry in load_catalogue().offered():
         print(f"   {entry.id.split('/')[-1]}: {entry.display_name}; {entry.licence_name}; "
-              f"download {_mb(entry.download_bytes)}. {entry.needs}")
+              f"download {megabytes(entry.download_bytes)}. {entry.needs}")
     return 0
 
 
@@ -71,7 +74,7 @@ def run_download(args: argparse.Namespace) -> int:
     else:
         entry = catalogue.find(args.name)
     _accept_licence(entry, args.accept_licence)
-    print(f"Downloading {entry.display_name} ({_mb(entry.download_bytes)})…", file=sys.stderr)
+    print(f"Downloading {entry.display_name} ({megabytes(entry.download_bytes)})…", file=sys.stderr)
     folder = install(entry, catalogue, on_download=_show_download, on_import=_show_import)
     print(f"Installed {entry.display_name} in {folder}. Make it the app's model with `captioner models use "
           f"{folder.name}`.")

@@ -164,10 +164,20 @@ def import_file(path: Path, *, root: Path | None = None,
                 on_import: Callable[[ImportProgress], None] | None = None,
                 cancelled: CancelCheck | None = None) -> Path:
     """Import a local ``.nemo`` into ``<models>/<its name>`` (``-2``, ``-3``… when taken)."""
-    base = root or user_models_dir()
-    target, n = base / path.stem, 1
-    while target.exists():
-        n += 1
-        target = base / f"{path.stem}-{n}"
+    target = free_folder_name(root or user_models_dir(), path.stem)
     import_nemo(path, target, progress=on_import, cancelled=cancelled)
     return target
+
+
+def free_folder_name(parent: Path, stem: str) -> Path:
+    """``parent/stem``, or ``stem-2``, ``stem-3``… when that is taken."""
+    candidate, n = parent / stem, 1
+    while candidate.exists():
+        n += 1
+        candidate = parent / f"{stem}-{n}"
+    return candidate
+
+
+def megabytes(size: int | None) -> str:
+    """A size as people read it in the model lists: "460 MB", or "size unknown"."""
+    return "size unknown" if size is None else f"{size / 1e6:,.0f} MB"

@@ -7,7 +7,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from captioner.app.controller import CaptionerController
-from captioner.app.model_import import free_folder_name
+from captioner.model_manager.store import free_folder_name
 from tests.app.test_settings_dialog import _wait_verdict
 from tests.conftest import FIXTURES
 
