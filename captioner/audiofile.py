@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from captioner.asr.errors import AudioInputError
 from captioner.audio.resample import StreamResampler, to_model_rate
+from captioner.errors import AudioInputError
 
 
 def describe_audio(path: Path) -> sf._SoundFileInfo:

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from captioner.asr.errors import AudioInputError
 from captioner.audio.file_feeder import FileFeeder
 from captioner.audiofile import describe_audio
+from captioner.errors import AudioInputError
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "tests" / "fixtures" / "models" / "tiny-a"

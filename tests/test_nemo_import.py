@@ -308,7 +308,7 @@ def test_language_tags_are_never_caption_text(imported: dict[str, Path]) -> None
 
 
 def test_unknown_language_is_refused(imported: dict[str, Path]) -> None:
-    from captioner.asr.errors import CaptionerError
+    from captioner.errors import CaptionerError
 
     folder = load_model_folder(imported["tiny-d"])
     with pytest.raises(CaptionerError, match=r"no language 'xx-XX'; it knows auto, de-DE, en-US, fr-FR"):

@@ -7,10 +7,10 @@ from pathlib import Path
 import onnx
 import pytest
 
-from captioner.asr.errors import CaptionerError
 from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.errors import CaptionerError
 from captioner.export.quantize import SCHEME, quantize_folder
 from tests.conftest import FIXTURES, clip
 

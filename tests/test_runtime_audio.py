@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from captioner.asr.errors import AudioInputError
 from captioner.asr.runtime import CPU, CUDA, ProviderError, cuda_driver_present, resolve_providers
 from captioner.audiofile import iter_audio_blocks, load_audio
+from captioner.errors import AudioInputError
 
 
 def test_auto_picks_cpu_without_a_gpu_driver() -> None:

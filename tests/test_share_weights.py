@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from captioner.asr.errors import CaptionerError
 from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.manifest import write_manifest
 from captioner.asr.model_folder import load_model_folder
+from captioner.errors import CaptionerError
 from captioner.export.compact import WEIGHTS_FILE, share_weights
 from captioner.export.quantize import quantize_folder
 from tests.conftest import FIXTURES, assert_same_tokens, clip
@@ -83,11 +83,11 @@ def test_a_graph_left_out_of_a_reshare_is_refused_not_corrupted(tmp_path: Path) 
 
 def test_export_refuses_a_folder_holding_an_earlier_export(tmp_path: Path) -> None:
     """Graphs of an earlier export left beside a new one would read the new weights.bin at wrong offsets."""
-    from captioner.export.errors import ExportError
+    from captioner.export.errors import ModelExportError
     from captioner.export.nemo_export import _require_empty
 
     shutil.copytree(SOURCE, tmp_path / "old")
-    with pytest.raises(ExportError, match=r"old already holds a model \(captioner-model\.json, ctc_head\.onnx"):
+    with pytest.raises(ModelExportError, match=r"old already holds a model \(captioner-model\.json, ctc_head\.onnx"):
         _require_empty(tmp_path / "old")
     (tmp_path / "new").mkdir()
     (tmp_path / "new" / "README.md").write_text("notes stay welcome\n")

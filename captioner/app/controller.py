@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from captioner.app.autosave import InterruptedSession, SessionLog, acknowledge, find_interrupted
 from captioner.app.engine import ModelInfo, ModelRequest
-from captioner.app.export_dialog import ExportError, ask_and_export
+from captioner.app.export_dialog import TranscriptExportError, ask_and_export
 from captioner.app.global_hotkey import system_wide_shortcut
 from captioner.app.main_window import MainWindow
 from captioner.app.overlay import CaptionOverlay
@@ -211,7 +211,7 @@ class CaptionerController(QObject):
         if source is None and self.sources:
             source = self.sources[0]
         if source is None:
-            from captioner.asr.errors import AudioInputError
+            from captioner.errors import AudioInputError
 
             raise AudioInputError("No audio input device was found. Plug in a microphone, or run "
                                   "Captioner with --input-file to caption a recording.")
@@ -395,7 +395,7 @@ class CaptionerController(QObject):
         try:
             path = ask_and_export(self.window, segments, fmt, Path(docs or Path.home()) / stem,
                                   self.model_info.name if self.model_info else None)
-        except ExportError as exc:
+        except TranscriptExportError as exc:
             self.window.show_message(str(exc), 0)
             return None
         if path is not None:

@@ -18,14 +18,18 @@ FILTERS = {TranscriptFormat.TEXT: "Text (*.txt)", TranscriptFormat.TIMED_TEXT: "
            TranscriptFormat.JSON: "JSON (*.json)"}
 
 
-class ExportError(Exception):
+class TranscriptExportError(Exception):
     """The transcript could not be saved; the message says why and what to do."""
+
+
+ExportError = TranscriptExportError
+"""The old name, kept while tests/app/test_main_window.py still imports it."""
 
 
 def export_to(path: Path, segments: Sequence[Segment], fmt: TranscriptFormat, model: str | None = None) -> Path:
     """Write ``path`` all or nothing: a full disk or a refused folder leaves an existing file as it was.
 
-    Raises ``ExportError`` with a message for the user.
+    Raises ``TranscriptExportError`` with a message for the user.
     """
     text = render(segments, fmt, model=model)
     partial: Path | None = None
@@ -40,14 +44,17 @@ def export_to(path: Path, segments: Sequence[Segment], fmt: TranscriptFormat, mo
         if partial is not None:
             with contextlib.suppress(OSError):
                 partial.unlink()
-        raise ExportError(f"Could not save {path}: {exc.strerror or exc}. Free some space or choose another "
-                           "folder; the transcript is still here.") from exc
+        raise TranscriptExportError(f"Could not save {path}: {exc.strerror or exc}. Free some space or choose "
+                                    "another folder; the transcript is still here.") from exc
     return path
 
 
 def ask_and_export(parent: QWidget, segments: Sequence[Segment], fmt: TranscriptFormat, suggested: Path,
                    model: str | None = None) -> Path | None:
-    """Ask where to save, then write; returns the path, or ``None`` when cancelled (``ExportError`` on errors)."""
+    """Ask where to save, then write; returns the path, or ``None`` when cancelled.
+
+    Raises ``TranscriptExportError`` when the file cannot be written.
+    """
     name, _ = QFileDialog.getSaveFileName(parent, "Export transcript", str(suggested.with_suffix(fmt.suffix)),
                                           FILTERS[fmt])
     if not name:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
 from captioner.nemo_import.importer import ImportCancelledError, ImportProgress, import_nemo
 
 

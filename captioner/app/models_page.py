@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
 from captioner.model_manager.catalogue import Catalogue, CatalogueEntry, load_catalogue
 from captioner.model_manager.download import DownloadCancelledError, DownloadProgress
 from captioner.model_manager.store import InstalledModel, install, installed_models, megabytes, remove_model

@@ -1,14 +1,15 @@
-"""Errors the engine raises for problems a user can fix.
+"""Errors about models: a model folder or ``.nemo`` archive Captioner cannot use.
 
 Each carries a one-paragraph message that says what is wrong, where, and what to do, so the CLI
-and the settings dialog can show it as is.
+and the settings dialog can show it as is. The base error and the audio errors are in
+:mod:`captioner.errors`.
 """
 
 from __future__ import annotations
 
-
-class CaptionerError(Exception):
-    """A problem with the user's input (model, audio, device) rather than a bug."""
+# Re-exported for modules that still import them from here; new code imports them from captioner.errors.
+from captioner.errors import AudioInputError as AudioInputError
+from captioner.errors import CaptionerError as CaptionerError
 
 
 class ModelFolderError(CaptionerError):
@@ -34,7 +35,3 @@ CACHELESS_EXPORT_FIX = (
     "`captioner export MODEL.nemo OUT_DIR`, or in NeMo call "
     "`model.set_export_config({'cache_support': 'True'})` before `model.export(...)`."
 )
-
-
-class AudioInputError(CaptionerError):
-    """An audio file or stream Captioner cannot read or convert."""

@@ -38,7 +38,7 @@ import onnxruntime as ort
 
 from captioner.asr.decoding import CtcGreedyDecoder, RawToken, RnntGreedyDecoder, SherpaRnntGreedyDecoder
 from captioner.asr.encoder import CacheAwareEncoder
-from captioner.asr.errors import CaptionerError, ModelFolderError
+from captioner.asr.errors import ModelFolderError
 from captioner.asr.features import StreamingFeaturizer
 from captioner.asr.graphs import (
     DECODER_JOINT_INPUTS,
@@ -55,6 +55,7 @@ from captioner.asr.runtime import active_provider, create_session
 from captioner.asr.sherpa_features import KaldiFbankSpec, SherpaFeaturizer
 from captioner.asr.sherpa_pack import check_decoder, check_joiner
 from captioner.asr.spec import ModelLayout
+from captioner.errors import CaptionerError
 
 DECODERS = ("rnnt", "ctc")
 MODES = ("A", "B", "S")

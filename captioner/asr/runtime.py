@@ -23,7 +23,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"

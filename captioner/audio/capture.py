@@ -12,11 +12,11 @@ from typing import Any, Protocol
 
 import sounddevice as sd
 
-from captioner.asr.errors import AudioInputError
 from captioner.audio.device_watch import DeviceSignature, device_signature
 from captioner.audio.devices import DEFAULT_KEY, SourceInfo, find_source, rescan_portaudio
 from captioner.audio.pulse import pulse_source
 from captioner.audio.ringbuffer import RingBuffer
+from captioner.errors import AudioInputError
 
 RING_SECONDS = 8.0
 STALL_S = 2.0  # no callback for this long while running means the device is gone

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
 from captioner.model_manager.catalogue import CatalogueEntry, ModelFile, load_catalogue
 from captioner.model_manager.download import DownloadProgress
 from captioner.model_manager.store import (

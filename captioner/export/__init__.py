@@ -8,9 +8,9 @@ Needs the ``export`` extra (NeMo, PyTorch, ONNX); the rest of Captioner never im
 
 from __future__ import annotations
 
-from captioner.export.errors import ExportDependencyError, ExportError, ExportVerificationError
+from captioner.export.errors import ExportDependencyError, ExportVerificationError, ModelExportError
 
-__all__ = ["ExportDependencyError", "ExportError", "ExportVerificationError", "export_model"]
+__all__ = ["ExportDependencyError", "ExportVerificationError", "ModelExportError", "export_model"]
 
 
 def export_model(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
 
 EXPORT_EXTRA_FIX = "Install the export extra into this environment: pip install 'captioner[export]'"
 
 
-class ExportError(CaptionerError):
+class ModelExportError(CaptionerError):
     """Exporting a ``.nemo`` model failed for a reason the user can act on."""
 
 
-class ExportDependencyError(ExportError):
+class ExportDependencyError(ModelExportError):
     """NeMo, PyTorch or ONNX is not installed (they are only needed to export, never to caption)."""
 
     def __init__(self, missing: str, cause: BaseException | None = None) -> None:
@@ -22,5 +22,5 @@ class ExportDependencyError(ExportError):
         )
 
 
-class ExportVerificationError(ExportError):
+class ExportVerificationError(ModelExportError):
     """The exported ONNX folder does not reproduce NeMo's own streaming output."""

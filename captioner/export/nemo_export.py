@@ -49,7 +49,7 @@ from captioner.export.compact import (
     trim_position_tables,
 )
 from captioner.export.deps import require_onnx as _require_onnx
-from captioner.export.errors import ExportError, ExportVerificationError
+from captioner.export.errors import ExportVerificationError, ModelExportError
 from captioner.export.reference import (
     default_locale,
     is_prompt_model,
@@ -121,19 +121,19 @@ def _load_model(model_or_path: Any) -> tuple[Any, str, str]:
     if isinstance(model_or_path, (str, Path)):
         path = Path(model_or_path)
         if not path.is_file():
-            raise ExportError(f"{path} does not exist or is not a file; pass the path of a .nemo checkpoint.")
+            raise ModelExportError(f"{path} does not exist or is not a file; pass the path of a .nemo checkpoint.")
         try:
             model = _restore(path)
         except Exception as exc:
-            raise ExportError(
+            raise ModelExportError(
                 f"{path} could not be restored as a NeMo ASR model ({type(exc).__name__}: {exc}). " + _SUPPORTED_HELP
             ) from exc
         if not _supported(model):
-            raise ExportError(f"{path} holds a NeMo {type(model).__name__}, which Captioner cannot export. "
-                              + _SUPPORTED_HELP)
+            raise ModelExportError(f"{path} holds a NeMo {type(model).__name__}, which Captioner cannot export. "
+                                   + _SUPPORTED_HELP)
         return model, path.stem, str(path.name)
     if not _supported(model_or_path):
-        raise ExportError(f"Cannot export a {type(model_or_path).__name__}. " + _SUPPORTED_HELP)
+        raise ModelExportError(f"Cannot export a {type(model_or_path).__name__}. " + _SUPPORTED_HELP)
     name = str(model_or_path.cfg.get("name", "") or "model") if hasattr(model_or_path, "cfg") else "model"
     return model_or_path, name, f"in-memory {type(model_or_path).__name__}"
 
@@ -146,7 +146,7 @@ def _prompt_spec(model: Any) -> PromptSpec | None:
     num_prompts = int(model.num_prompts)
     bad = {k: v for k, v in dictionary.items() if not 0 <= v < num_prompts}
     if bad:
-        raise ExportError(f"prompt_dictionary entries {bad} are outside the model's {num_prompts} prompts.")
+        raise ModelExportError(f"prompt_dictionary entries {bad} are outside the model's {num_prompts} prompts.")
     default = default_locale(model)
     assert default is not None
     return PromptSpec(dictionary=dictionary, num_prompts=num_prompts, default=default)
@@ -158,7 +158,7 @@ def _decoders_to_export(model: Any, decoders: str) -> tuple[str, ...]:
     if decoders == "both":
         return have
     if decoders not in have:
-        raise ExportError(
+        raise ModelExportError(
             f"This {type(model).__name__} has no {decoders.upper()} decoder; it has "
             f"{' and '.join(d.upper() for d in have)}. Export with --decoder {have[0]} (or both)."
         )
@@ -168,14 +168,14 @@ def _decoders_to_export(model: Any, decoders: str) -> tuple[str, ...]:
 def _check_streaming_model(model: Any) -> None:
     enc = model.encoder
     if not hasattr(enc, "setup_streaming_params") or not hasattr(enc, "att_context_size_all"):
-        raise ExportError("This model's encoder does not support cache-aware streaming (no streaming params).")
+        raise ModelExportError("This model's encoder does not support cache-aware streaming (no streaming params).")
     if getattr(enc, "att_context_style", None) != "chunked_limited":
-        raise ExportError(
+        raise ModelExportError(
             f"This model uses att_context_style={enc.att_context_style!r}; Captioner supports cache-aware "
             "streaming models trained with 'chunked_limited' attention."
         )
     if enc.conv_context_size[1] != 0:
-        raise ExportError(f"This model's convolutions are not causal (conv_context_size={enc.conv_context_size}).")
+        raise ModelExportError(f"This model's convolutions are not causal (conv_context_size={enc.conv_context_size}).")
 
 
 def preprocessor_spec(model: Any) -> PreprocessorSpec:
@@ -189,11 +189,11 @@ def preprocessor_spec(model: Any) -> PreprocessorSpec:
     cfg.update(given)
     target = str(cfg.get("_target_", ""))
     if not target.endswith("AudioToMelSpectrogramPreprocessor"):
-        raise ExportError(
+        raise ModelExportError(
             f"Unsupported preprocessor {target!r}; Captioner computes NeMo mel-spectrogram features only."
         )
     if int(cfg.get("frame_splicing") or 1) != 1 or cfg.get("exact_pad"):
-        raise ExportError("Unsupported preprocessor settings (frame_splicing != 1 or exact_pad).")
+        raise ModelExportError("Unsupported preprocessor settings (frame_splicing != 1 or exact_pad).")
     sr = int(cfg["sample_rate"])
     win = int(cfg["n_window_size"]) if cfg.get("n_window_size") else round(float(cfg["window_size"]) * sr)
     hop = int(cfg["n_window_stride"]) if cfg.get("n_window_stride") else round(float(cfg["window_stride"]) * sr)
@@ -236,7 +236,7 @@ def _select_lookaheads(model: Any, lookaheads_ms: list[int] | None) -> list[list
     for ms in lookaheads_ms:
         if int(ms) not in by_ms:
             avail = ", ".join(f"{m} ms" for m in by_ms)
-            raise ExportError(f"This model was not trained with a {ms} ms lookahead; it supports {avail}.")
+            raise ModelExportError(f"This model was not trained with a {ms} ms lookahead; it supports {avail}.")
         if by_ms[int(ms)] not in chosen:
             chosen.append(by_ms[int(ms)])
     return chosen
@@ -343,7 +343,7 @@ def _check_names(path: Path, io: dict[str, Any], inputs: tuple[str, ...], output
     got_in = tuple(n for n, _, _ in io["inputs"])
     got_out = tuple(n for n, _, _ in io["outputs"])
     if got_in != inputs or got_out != outputs:
-        raise ExportError(
+        raise ModelExportError(
             f"{path.name} has inputs {got_in} and outputs {got_out}; expected {inputs} -> {outputs}. "
             "This NeMo version exports a different graph interface than Captioner supports."
         )
@@ -536,7 +536,8 @@ def _export_ctc_head(model: Any, path: Path) -> None:
 def _write_tokenizer(model: Any, path: Path) -> int:
     tok = getattr(model.tokenizer, "tokenizer", None)
     if tok is None or not hasattr(tok, "serialized_model_proto"):
-        raise ExportError("This model's tokenizer is not SentencePiece; Captioner needs a SentencePiece BPE model.")
+        raise ModelExportError(
+            "This model's tokenizer is not SentencePiece; Captioner needs a SentencePiece BPE model.")
     path.write_bytes(tok.serialized_model_proto())
     return int(tok.get_piece_size())
 
@@ -548,8 +549,9 @@ def _require_empty(out_dir: Path) -> None:
     """Refuse a folder holding an earlier export: its graphs would be left mixed with the new ones."""
     old = sorted(p.name for p in out_dir.glob("*") if p.suffix == ".onnx" or p.name in (WEIGHTS_FILE, MANIFEST_NAME))
     if old:
-        raise ExportError(f"{out_dir} already holds a model ({', '.join(old[:4])}{', ...' if len(old) > 4 else ''}): "
-                          "export into an empty or new folder, or delete that one first.")
+        listed = ", ".join(old[:4]) + (", ..." if len(old) > 4 else "")
+        raise ModelExportError(f"{out_dir} already holds a model ({listed}): "
+                               "export into an empty or new folder, or delete that one first.")
 
 
 def export_model(
@@ -580,9 +582,9 @@ def export_model(
     whose tokens may differ slightly from the float32 model's; the manifest says so.
     """
     if decoders not in ("rnnt", "ctc", "both"):
-        raise ExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
+        raise ModelExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
     if weights not in WEIGHT_PRECISIONS:
-        raise ExportError(f"--weights must be {' or '.join(WEIGHT_PRECISIONS)}, not {weights!r}.")
+        raise ModelExportError(f"--weights must be {' or '.join(WEIGHT_PRECISIONS)}, not {weights!r}.")
     half = weights == "float16"
     _, nemo = require_nemo()
     _require_onnx()
@@ -680,7 +682,7 @@ def export_model(
             weights_file = WEIGHTS_FILE
         vocab = _write_tokenizer(model, out_dir / "tokenizer.model")
         if int(model.decoder.blank_idx) != vocab:
-            raise ExportError(f"Unexpected blank id {model.decoder.blank_idx} (vocabulary size {vocab}).")
+            raise ModelExportError(f"Unexpected blank id {model.decoder.blank_idx} (vocabulary size {vocab}).")
         spec = ModelSpec(
             name=name or default_name,
             preprocessor=preprocessor_spec(model),

@@ -16,10 +16,10 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from captioner.asr.errors import CaptionerError
 from captioner.asr.manifest import MANIFEST_NAME, write_manifest
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.spec import ModelSpec
+from captioner.errors import CaptionerError
 from captioner.export.errors import ExportDependencyError
 
 SCHEME = "int8-matmul"

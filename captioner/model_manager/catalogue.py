@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
 from captioner.paths import user_data_dir
 
 CATALOGUE_FORMAT = 1

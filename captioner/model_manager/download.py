@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
 
 CHUNK_BYTES = 1 << 20
 TIMEOUT_S = 30.0

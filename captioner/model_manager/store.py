@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from captioner.asr.errors import CaptionerError, ModelFolderError
+from captioner.asr.errors import ModelFolderError
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.weights_digest import full_sha256
+from captioner.errors import CaptionerError
 from captioner.model_manager.catalogue import Catalogue, CatalogueEntry
 from captioner.model_manager.download import CancelCheck, DownloadProgress, download
 from captioner.nemo_import.importer import ImportProgress, import_nemo

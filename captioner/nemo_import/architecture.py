@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from captioner.asr.errors import CaptionerError
 from captioner.asr.nemo_config import att_context_sizes, model_class
 from captioner.asr.spec import ModelFamily
+from captioner.errors import CaptionerError
 
 
 class NemoImportError(CaptionerError):

@@ -11,8 +11,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from captioner.app import controller as controller_module
-from captioner.asr.errors import AudioInputError
 from captioner.audio.capture import AudioInput
+from captioner.errors import AudioInputError
 
 if TYPE_CHECKING:
     from captioner.app.controller import CaptionerController

@@ -172,7 +172,7 @@ def test_install_a_sherpa_pack(tmp_path: Path) -> None:
 
 
 def test_a_hostile_pack_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
-    from captioner.asr.errors import CaptionerError
+    from captioner.errors import CaptionerError
 
     pack = tmp_path / "pack"
     pack.mkdir()
