@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from captioner.asr.model_folder import load_model_folder  # noqa: E402
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples  # noqa: E402
 from captioner.asr.wer import word_errors  # noqa: E402
-from captioner.audiofile import load_audio  # noqa: E402
+from captioner.audio.file_reader import load_audio  # noqa: E402
 
 
 def _run(job: tuple[str, str, int, str, list[str], list[str]]) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from captioner.asr.model_folder import load_model_folder
-    from captioner.audiofile import load_audio
+    from captioner.audio.file_reader import load_audio
     from captioner.export.quantize import quantize_folder
 
     audio = load_audio(args.audio, 16000)

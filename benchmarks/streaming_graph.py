@@ -43,7 +43,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from captioner.asr.spec import AttentionCache
-    from captioner.audiofile import load_audio
+    from captioner.audio.file_reader import load_audio
     from captioner.nemo_import.importer import import_nemo
 
     audio = load_audio(args.audio, 16000)

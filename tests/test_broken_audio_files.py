@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 
 from captioner.audio.file_feeder import FileFeeder
-from captioner.audiofile import describe_audio
-from captioner.errors import AudioInputError
+from captioner.audio.file_reader import describe_audio, iter_audio_blocks
+from captioner.errors import AudioInputError, AudioReadError
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "tests" / "fixtures" / "models" / "tiny-a"
@@ -55,6 +55,17 @@ def test_file_feeder_streams_and_reports_where_it_broke(tmp_path: Path) -> None:
     assert feeder.ring.available() > feeder.sample_rate * 5  # most of the 8 s arrived before the break
 
 
+def test_the_reader_yields_everything_before_the_break_then_says_where(tmp_path: Path) -> None:
+    """The reader under both the CLI and the feeder: the blocks before the break, then AudioReadError."""
+    cut = truncated_flac(tmp_path)
+    heard = 0
+    with pytest.raises(AudioReadError, match="failed at") as caught:
+        for block in iter_audio_blocks(cut, 16000):
+            heard += block.size
+    assert caught.value.seconds_read > 5 and caught.value.duration_s == pytest.approx(8.0, abs=0.1)
+    assert abs(heard / 16000 - caught.value.seconds_read) < 0.2, "what was read before the break was yielded"
+
+
 def test_unreadable_file_says_permission_denied(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = Path(tempfile.mkdtemp(prefix="captioner-perm-"))  # outside pytest's 0700 folders, for "nobody"
     try:
@@ -68,7 +79,7 @@ def test_unreadable_file_says_permission_denied(tmp_path_factory: pytest.TempPat
             return
         if shutil.which("setpriv") is None:
             pytest.fail("running as root needs setpriv (util-linux) to read the file as another user")
-        code = ("import sys; from pathlib import Path; from captioner.audiofile import describe_audio\n"
+        code = ("import sys; from pathlib import Path; from captioner.audio.file_reader import describe_audio\n"
                 "try:\n    describe_audio(Path(sys.argv[1]))\nexcept Exception as e:\n    print(e)")
         proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
                                code, str(path)], capture_output=True, text=True, timeout=120, check=False,

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from captioner.asr.runtime import CPU, CUDA, ProviderError, cuda_driver_present, resolve_providers
-from captioner.audiofile import iter_audio_blocks, load_audio
+from captioner.audio.file_reader import iter_audio_blocks, load_audio
 from captioner.errors import AudioInputError
 
 

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
+from captioner.audio.file_reader import AudioFile
 from captioner.audio.ringbuffer import RingBuffer
-from captioner.audiofile import describe_audio
+from captioner.errors import AudioReadError
 
 BLOCK_S = 0.02
 
 
 class FileFeeder:
     """A producer thread that reads ``path`` block by block into a ring buffer on a real-time clock.
+
+    Blocks come from :class:`~captioner.audio.file_reader.AudioFile`, the reader ``captioner transcribe``
+    uses, at the file's own rate and channel count (the worker downmixes and resamples them as it does a
+    device's).
 
     The file is streamed, never loaded whole (an hour of 48 kHz stereo would be 1.4 GB). A file that breaks
     part-way (a truncated download, a bad sector) keeps everything before the break: the feeder stops there,
@@ -30,12 +35,12 @@ class FileFeeder:
     def __init__(self, path: str | Path, speed: float = 1.0, ring_seconds: float = 8.0) -> None:
         self.path = Path(path)
         self.label = f"File: {self.path.name}"
-        info = describe_audio(self.path)
-        self.sample_rate = float(info.samplerate)
-        self.channels = int(info.channels)
-        self.duration_s = float(info.duration)
+        self._file = AudioFile(self.path)
+        self.sample_rate = float(self._file.sample_rate)
+        self.channels = self._file.channels
+        self.duration_s = self._file.duration_s
         self.speed = speed
-        self.ring = RingBuffer(max(int(ring_seconds * info.samplerate), 1), self.channels)
+        self.ring = RingBuffer(self._file.frames(ring_seconds), self.channels)
         self.problem: str | None = None
         """Set when reading stopped before the end of the file: where, and why."""
         self._thread: threading.Thread | None = None
@@ -61,27 +66,22 @@ class FileFeeder:
         return None
 
     def _run(self) -> None:
-        block = max(1, int(BLOCK_S * self.sample_rate))
         t0 = time.monotonic()
         pos = 0
         try:
-            with sf.SoundFile(str(self.path)) as handle:
-                while not self._stop.is_set():
-                    due = t0 + pos / self.sample_rate / self.speed
-                    delay = due - time.monotonic()
+            with closing(self._file.blocks(self._file.frames(BLOCK_S))) as blocks:
+                for chunk in blocks:
+                    if self._stop.is_set() or len(chunk) == 0:
+                        break
+                    delay = t0 + pos / self.sample_rate / self.speed - time.monotonic()
                     if delay > 0:
                         self._stop.wait(delay)
-                    chunk = handle.read(block, dtype="float32", always_2d=True)
-                    if len(chunk) == 0:
-                        break
                     # A file can wait for the consumer (a device cannot), so no audio is dropped here.
                     while self.ring.capacity - self.ring.available() < len(chunk) and not self._stop.is_set():
                         time.sleep(0.005)
                     self.ring.write(np.ascontiguousarray(chunk))
                     pos += len(chunk)
-        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            self.problem = (f"Reading {self.path.name} failed at {pos / self.sample_rate:.1f} s of "
-                            f"{self.duration_s:.1f} s ({exc}); the file may be truncated. Everything before that "
-                            "point was captioned.")
+        except AudioReadError as exc:
+            self.problem = f"{exc.describe(self.path.name)} Everything before that point was captioned."
         finally:
             self._done.set()

@@ -25,7 +25,7 @@ from pytestqt.qtbot import QtBot
 from captioner.app.settings import AppSettings, save_settings
 from captioner.app.worker import Stats
 from captioner.asr.recognizer import transcribe_samples
-from captioner.audiofile import load_audio
+from captioner.audio.file_reader import load_audio
 
 from .engine_ref import app_recognizer
 from .pulse_server import SINK, PulseServer, best_alignment

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from captioner.app.controller import CaptionerController, sessions_dir
 from captioner.asr.recognizer import transcribe_samples
 from captioner.asr.segmenter import segment_tokens
-from captioner.audiofile import load_audio
+from captioner.audio.file_reader import load_audio
 
 from .engine_ref import app_recognizer
 
