@@ -1,4 +1,4 @@
-"""Where Captioner finds its bundled default model."""
+"""Where Captioner keeps its files: the bundled default model, the user's models and the session logs."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def user_data_dir() -> Path:
 def user_models_dir() -> Path:
     """Where downloaded and imported models live: ``<user data>/models``, one folder per model."""
     return user_data_dir() / "models"
+
+
+def sessions_dir() -> Path:
+    """Where the app autosaves each captioning session: ``<user data>/sessions``."""
+    return user_data_dir() / "sessions"
 
 
 def bundled_models_dirs() -> list[Path]:

@@ -33,15 +33,10 @@ from captioner.audio.capture import AudioInput, DeviceCapture
 from captioner.audio.devices import SourceInfo, find_source, list_sources, rescan_portaudio
 from captioner.audio.file_feeder import FileFeeder
 from captioner.formats import TranscriptFormat
-from captioner.paths import is_bundled_demo
+from captioner.paths import is_bundled_demo, sessions_dir
 
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
 SHUTDOWN_WAIT_MS = 5000
-
-
-def sessions_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".local" / "share" / "Captioner") / "sessions"
 
 
 class CaptionerController(QObject):

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from captioner.app.controller import CaptionerController, sessions_dir
+from captioner.app.controller import CaptionerController
 from captioner.asr.recognizer import transcribe_samples
 from captioner.asr.segmenter import segment_tokens
 from captioner.audio.file_reader import load_audio
+from captioner.paths import sessions_dir
 
 from .engine_ref import app_recognizer
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from captioner.app.autosave import SessionLog, find_interrupted
-from captioner.app.controller import CaptionerController, sessions_dir
+from captioner.app.controller import CaptionerController
 from captioner.asr.segmenter import Segment
+from captioner.paths import sessions_dir
 
 
 def test_clean_end_is_recorded(tmp_path: Path, qapp: object) -> None:
