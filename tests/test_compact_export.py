@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
-from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.model_report import inspect_model_folder
 from captioner.export.compact import max_step_window, shorten_value_names, trim_position_tables
 from tests.conftest import FIXTURES, assert_same_tokens, clip, encoder_feeds
 

@@ -12,9 +12,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, numpy_helper
 
-from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.manifest import write_manifest
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.model_report import inspect_model_folder
 from captioner.errors import CaptionerError
 from captioner.export.compact import WEIGHTS_FILE, share_weights, store_half_exact
 from captioner.export.nemo_export import HALF_WEIGHTS_SCHEME

@@ -11,9 +11,9 @@ import pytest
 from onnx import TensorProto, helper
 
 from captioner.asr.errors import ModelFolderError
-from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.manifest import MANIFEST_NAME
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.model_report import inspect_model_folder
 from tests.conftest import FIXTURES
 
 MODELS = FIXTURES / "models"

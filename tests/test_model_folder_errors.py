@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from captioner.asr.errors import ModelFolderError
-from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.manifest import MANIFEST_NAME
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.model_report import inspect_model_folder
 
 
 def _refused(path: Path) -> str:

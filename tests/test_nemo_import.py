@@ -275,7 +275,7 @@ def test_prompt_of_a_hand_made_export_comes_from_the_nemo(tmp_path: Path) -> Non
 
 
 def test_inspect_names_family_languages_and_text_style(imported: dict[str, Path]) -> None:
-    from captioner.asr.inspect import inspect_model_folder
+    from captioner.asr.model_report import inspect_model_folder
 
     hybrid = inspect_model_folder(imported["tiny-a"]).to_json()
     assert hybrid["family"] == "hybrid RNNT + CTC" and hybrid["languages"] is None

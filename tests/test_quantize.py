@@ -7,8 +7,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.model_report import inspect_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from captioner.errors import CaptionerError
 from captioner.export.quantize import SCHEME, quantize_folder

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.manifest import write_manifest
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.model_report import inspect_model_folder
 from captioner.errors import CaptionerError
 from captioner.export.compact import WEIGHTS_FILE, share_weights
 from captioner.export.quantize import quantize_folder

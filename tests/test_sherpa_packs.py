@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 
 from captioner.asr.errors import ModelFolderError
-from captioner.asr.inspect import inspect_model_folder
 from captioner.asr.manifest import spec_to_dict
 from captioner.asr.model_folder import load_model_folder
+from captioner.asr.model_report import inspect_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from captioner.asr.sherpa_features import KaldiFbankSpec, SherpaFeaturizer, compute_sherpa_features
 from captioner.asr.spec import CacheLayout, ModelLayout

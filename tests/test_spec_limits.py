@@ -65,7 +65,7 @@ def test_a_huge_feature_count_in_a_hand_made_export_is_refused_before_any_graph_
 
 
 def test_a_damaged_weights_file_is_caught(tmp_path: Path) -> None:
-    from captioner.asr.inspect import inspect_model_folder
+    from captioner.asr.model_report import inspect_model_folder
     from captioner.nemo_import.importer import import_nemo
 
     folder = tmp_path / "model"

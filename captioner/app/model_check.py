@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from captioner.asr.inspect import InspectReport, inspect_model_folder
+from captioner.asr.model_report import InspectReport, inspect_model_folder
 
 
 class ModelChecker(QObject):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from captioner.asr.inspect import inspect_model_folder
+from captioner.asr.model_report import inspect_model_folder
 
 
 def run_inspect(args: argparse.Namespace) -> int:

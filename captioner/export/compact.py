@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from captioner.asr.inspect import PROBE_ENCODER_FRAMES
+from captioner.asr.model_report import PROBE_ENCODER_FRAMES
 from captioner.export.deps import require_onnx
 
 WEIGHTS_FILE = "weights.bin"

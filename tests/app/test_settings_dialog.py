@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from captioner.app.controller import CaptionerController
 from captioner.app.engine import live_default_lookahead
 from captioner.app.settings_dialog import SettingsDialog
-from captioner.asr.inspect import inspect_model_folder
+from captioner.asr.model_report import inspect_model_folder
 
 
 def _wait_verdict(qtbot: QtBot, dialog: SettingsDialog) -> None:
