@@ -11,7 +11,7 @@ goes through the same ring buffer, resampler, worker thread and signals as a mic
 
 Printed, not asserted.
 
-    .venv/bin/python benchmarks/app_captioning.py --model tests/fixtures/models/tiny-a \
+    .venv/bin/python -m benchmarks.app_captioning --model tests/fixtures/models/tiny-a \
         --audio tests/fixtures/audio/speech_8s.wav
 """
 
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -6,7 +6,7 @@ worker, recognizer, GUI) and reports process CPU time (all threads) per wall sec
 core. Also reports the same with the source open but not captioning (the level-meter preview).
 Printed, not asserted.
 
-    .venv/bin/python benchmarks/app_silence_cpu.py --model tests/fixtures/models/tiny-a --seconds 20
+    .venv/bin/python -m benchmarks.app_silence_cpu --model tests/fixtures/models/tiny-a --seconds 20
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

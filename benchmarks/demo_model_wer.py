@@ -7,7 +7,7 @@ lookahead the model provides, with the RNNT and the CTC decoder. Then the same c
 as 44.1 kHz and 48 kHz stereo WAV files and go through the file path that ``captioner transcribe``
 and the app's ``--input-file`` use (read, downmix, streaming resampler to 16 kHz).
 
-    python benchmarks/demo_model_wer.py [--test work-tmp/demo-model/data/test] [--model models/captioner-demo-en]
+    python -m benchmarks.demo_model_wer [--test work-tmp/demo-model/data/test] [--model models/captioner-demo-en]
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from captioner.asr.model_folder import load_model_folder
+from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
+from captioner.asr.wer import word_errors
+from captioner.audio.file_reader import load_audio
 
-from captioner.asr.model_folder import load_model_folder  # noqa: E402
-from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples  # noqa: E402
-from captioner.asr.wer import word_errors  # noqa: E402
-from captioner.audio.file_reader import load_audio  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(job: tuple[str, str, int, str, list[str], list[str]]) -> dict[str, Any]:

@@ -6,8 +6,8 @@ a little noise, so no two are identical) through one ``StreamingRecognizer`` in 
 resetting, and prints the process RSS every ``--every`` seconds of audio. Tokens are counted and dropped
 as an app would after showing them.
 
-    .venv/bin/python benchmarks/engine_memory.py                       # full-size model, 30 min, 80 ms
-    .venv/bin/python benchmarks/engine_memory.py --model tests/fixtures/models/tiny-a --minutes 120
+    .venv/bin/python -m benchmarks.engine_memory                       # full-size model, 30 min, 80 ms
+    .venv/bin/python -m benchmarks.engine_memory --model tests/fixtures/models/tiny-a --minutes 120
 
 Works in either venv (it needs only Captioner's runtime dependencies; soundfile to read the clip).
 """
@@ -21,12 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
 SR = 16000
 BLOCK = 1600
 FULL = ROOT / "models" / "full-size"

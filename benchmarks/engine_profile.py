@@ -19,8 +19,8 @@ in ``captioner/asr``), interleaved round by round with the baseline on the same 
 * ``int8``     ``split`` + the encoder's MatMul weights quantised to int8 (``quantize_dynamic``, MatMul only;
                changes numerics: the token agreement with fp32 is printed).
 
-    $NEMO_PYTHON benchmarks/engine_profile.py                       # 80 ms, 1 and 2 threads
-    $NEMO_PYTHON benchmarks/engine_profile.py --lookahead-ms 1040 --variants base split
+    $NEMO_PYTHON -m benchmarks.engine_profile                       # 80 ms, 1 and 2 threads
+    $NEMO_PYTHON -m benchmarks.engine_profile --lookahead-ms 1040 --variants base split
 """
 
 from __future__ import annotations
@@ -33,15 +33,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import onnxruntime as ort
+
+from captioner.asr.decoding import RawToken
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-
-from captioner.asr.decoding import RawToken  # noqa: E402
-
 FULL = ROOT / "models" / "full-size"
 SR = 16000
 BLOCK = 1600

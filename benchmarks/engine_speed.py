@@ -19,10 +19,10 @@ median over rounds (per-chunk percentiles pool all rounds).
 
 Needs the full-size model (``tools/make_fullsize_model.py``) and the NeMo venv::
 
-    $NEMO_PYTHON benchmarks/engine_speed.py                      # 60 s, 2 rounds
-    $NEMO_PYTHON benchmarks/engine_speed.py --seconds 30 --rounds 1 --lookahead-ms 80
+    $NEMO_PYTHON -m benchmarks.engine_speed                      # 60 s, 2 rounds
+    $NEMO_PYTHON -m benchmarks.engine_speed --seconds 30 --rounds 1 --lookahead-ms 80
     .venv/bin/python -m captioner quantize models/full-size/captioner models/full-size/captioner-int8
-    $NEMO_PYTHON benchmarks/engine_speed.py --lookahead-ms 80 --threads 2 \
+    $NEMO_PYTHON -m benchmarks.engine_speed --lookahead-ms 80 --threads 2 \
         --systems captioner captioner-int8 nemo sherpa
 """
 
@@ -38,12 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
 FULL = ROOT / "models" / "full-size"
 SR = 16000
 BLOCK = 1600  # 100 ms

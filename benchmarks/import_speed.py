@@ -12,9 +12,9 @@ For each ``.nemo`` given, the same run measures
 Goals (issue: native importer): at most 60 s and peak RSS at most 2x the weights for the 114 M-parameter
 full-size model on 2 cores. Run in the dev venv (no NeMo needed)::
 
-    .venv/bin/python benchmarks/import_speed.py models/full-size/fullsize.nemo \
+    .venv/bin/python -m benchmarks.import_speed models/full-size/fullsize.nemo \
         --compare-export models/full-size/captioner
-    .venv/bin/python benchmarks/import_speed.py models/nemotron-shape/nemotron-shape.nemo
+    .venv/bin/python -m benchmarks.import_speed models/nemotron-shape/nemotron-shape.nemo
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ For a float32 model folder (``captioner import`` writes one), the run
 * streams the same audio through every format, rounds interleaved, and prints RTF, per-chunk compute
   p50/p95, p50 over the floor, folder size, and the share of token ids equal to float32's.
 
-    .venv/bin/python benchmarks/quantized_speed.py MODEL_DIR --audio models/full-size/bench_60s.wav \
+    .venv/bin/python -m benchmarks.quantized_speed MODEL_DIR --audio models/full-size/bench_60s.wav \
         --lookahead-ms 80 480 --threads 2 --rounds 2
 """
 

@@ -6,7 +6,7 @@ picks the layout), then the same audio is streamed through each with Captioner's
 rounds so machine noise hits both alike. Printed per lookahead: RTF (compute / audio, median of rounds),
 per-chunk compute p50/p95, the speed-up, and whether the token ids are identical.
 
-    .venv/bin/python benchmarks/streaming_graph.py models/full-size/fullsize.nemo \
+    .venv/bin/python -m benchmarks.streaming_graph models/full-size/fullsize.nemo \
         --audio models/full-size/bench_60s.wav --lookahead-ms 80 480 --threads 2 --rounds 3
 """
 

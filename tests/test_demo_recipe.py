@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from tools.demo_model import corpus, dataset, voices
 
-from demo_model import corpus, dataset, voices  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SEED = 20261125
 
@@ -64,7 +63,8 @@ def test_test_set_items_are_the_ones_the_full_build_makes() -> None:
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_every_utterance_is_where_the_manifest_says_in_its_opus_shard(tmp_path: Path) -> None:
     import soundfile as sf
-    from demo_model import synth
+
+    from tools.demo_model import synth
 
     train, _ = corpus.generate(12, 1, SEED)
     settings = [voices.VoiceSetting("espeak", "en-us", "", rate, 50) for rate in (140, 175, 210)]
@@ -95,7 +95,7 @@ def test_plurals(word: str, plural: str) -> None:
 def test_streams_are_runs_of_consecutive_utterances_that_fit() -> None:
     import random
 
-    from demo_model.streams import group_streams, stream_length
+    from tools.demo_model.streams import group_streams, stream_length
 
     rng = random.Random(3)
     lengths = [rng.randint(16000, 80000) for _ in range(500)]
@@ -111,7 +111,7 @@ def test_streams_are_runs_of_consecutive_utterances_that_fit() -> None:
 
 
 def test_a_stream_is_its_utterances_with_pauses_between() -> None:
-    from demo_model.streams import join_stream
+    from tools.demo_model.streams import join_stream
 
     clips = [np.full(1600, k + 1, np.float32) for k in range(3)]
     x = join_stream(clips, np.random.default_rng(0), (0.1, 0.2), 16000)
@@ -134,7 +134,7 @@ def test_stream_tokens_are_the_concatenated_utterance_tokens(tmp_path: Path) -> 
 
 
 def test_extended_training_runs_a_second_cosine_after_the_first() -> None:
-    from demo_model.train import HPARAMS, lr_at
+    from tools.demo_model.train import HPARAMS, lr_at
 
     h = dict(HPARAMS)
     first = 4000
@@ -147,7 +147,7 @@ def test_extended_training_runs_a_second_cosine_after_the_first() -> None:
 
 
 def test_a_fitted_schedule_ends_when_the_time_runs_out() -> None:
-    from demo_model.train import HPARAMS, fit_max_steps
+    from tools.demo_model.train import HPARAMS, fit_max_steps
 
     h = dict(HPARAMS)
     assert fit_max_steps(h, 130, 0, 0.5, 1000.0) == 130 + 1900, "a new run: 95 % of what is left"
@@ -166,7 +166,7 @@ def test_a_fitted_schedule_ends_when_the_time_runs_out() -> None:
 def test_a_resumed_run_keeps_its_schedule_unless_told_otherwise(tmp_path: Path) -> None:
     import json
 
-    from demo_model.train import DEFAULT_MAX_STEPS, HPARAMS, recorded_max_steps, schedule_end
+    from tools.demo_model.train import DEFAULT_MAX_STEPS, HPARAMS, recorded_max_steps, schedule_end
 
     h = {**HPARAMS, "max_steps": 3000}
     assert schedule_end(h, None, None) == 3000, "no --max-steps: the run's own schedule, not the default"
@@ -186,7 +186,7 @@ def test_a_first_stop_signal_is_recorded_and_a_second_acts_at_once() -> None:
     import os
     import signal
 
-    from demo_model.stop import StopRequest
+    from tools.demo_model.stop import StopRequest
 
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     stop = StopRequest()
@@ -201,15 +201,15 @@ def test_a_first_stop_signal_is_recorded_and_a_second_acts_at_once() -> None:
 def test_a_loader_worker_outlives_the_terminals_ctrl_c() -> None:
     import subprocess
 
-    code = ("import os, signal, sys, time; sys.path.insert(0, 'tools'); "
-            "from demo_model.stop import ignore_interrupts_in_worker; ignore_interrupts_in_worker(0); "
+    code = ("import os, signal, time; "
+            "from tools.demo_model.stop import ignore_interrupts_in_worker; ignore_interrupts_in_worker(0); "
             "os.kill(os.getpid(), signal.SIGINT); time.sleep(0.2); print('alive')")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "alive", done.stderr
 
 
 def test_a_large_batch_is_computed_in_parts_that_hold_every_clip_once() -> None:
-    from demo_model.train import micro_batches
+    from tools.demo_model.train import micro_batches
 
     lengths = [5, 1, 9, 3, 3, 8, 2, 7]
     groups = micro_batches(lengths, 10)
@@ -223,7 +223,7 @@ def test_the_parts_of_a_batch_give_the_whole_batch_gradient() -> None:
     """Every loss is a mean over the clips: parts weighted by their share of the clips add up to the
     same gradient. Needs torch (not installed in CI)."""
     torch = pytest.importorskip("torch")
-    from demo_model.train import split_batch
+    from tools.demo_model.train import split_batch
 
     torch.manual_seed(0)
     audio_len = torch.tensor([7, 3, 5, 2, 6])
@@ -276,7 +276,7 @@ def test_cpu_rnnt_loss_is_the_transducer_loss() -> None:
     """tools/demo_model/rnnt_loss.py (the fast CPU loss) against the textbook recursion: values and
     gradients, with ragged lengths and an empty transcript. Needs torch (not installed in CI)."""
     torch = pytest.importorskip("torch")
-    from demo_model.rnnt_loss import rnnt_loss
+    from tools.demo_model.rnnt_loss import rnnt_loss
 
     torch.manual_seed(0)
     b, t_max, u_max, v = 4, 9, 5, 7
@@ -295,7 +295,7 @@ def test_cpu_rnnt_loss_is_the_transducer_loss() -> None:
 
 
 def test_every_corpus_character_has_a_class_in_the_character_head() -> None:
-    from demo_model.char_ctc import ALPHABET, char_ids
+    from tools.demo_model.char_ctc import ALPHABET, char_ids
 
     train, test = corpus.generate(20000, 420, SEED)
     assert set("".join(train + test)) <= set(ALPHABET)
@@ -303,8 +303,8 @@ def test_every_corpus_character_has_a_class_in_the_character_head() -> None:
 
 
 def test_a_stream_item_carries_its_sentences_characters_with_a_space_between() -> None:
-    from demo_model.char_ctc import char_ids
-    from demo_model.train import TrainSet
+    from tools.demo_model.char_ctc import char_ids
+    from tools.demo_model.train import TrainSet
 
     clips = [np.full(800 * (k + 1), 0.1, np.float32) for k in range(3)]
     texts = ["so it is", "ok then", "fine"]
@@ -320,7 +320,7 @@ def test_items_of_the_clean_first_steps_are_not_augmented() -> None:
     """Augmentation from step 0 kept the H100 run on CTC's blank plateau: until the dev CTC WER says the
     encoder has left it, items are the utterances as synthesised, later ones augmented (here: faster
     and noisy). ``main`` sets the dataset's ``clean_steps`` to the step the switch happened at."""
-    from demo_model.train import HPARAMS, Augmenter, TrainSet
+    from tools.demo_model.train import HPARAMS, Augmenter, TrainSet
 
     clips = [(0.3 * np.sin(np.arange(16000) / 7.0)).astype(np.float32)]
     aug = Augmenter({**HPARAMS["augment"], "speed": [1.1], "noise_p": 1.0}, clips)
@@ -332,7 +332,7 @@ def test_items_of_the_clean_first_steps_are_not_augmented() -> None:
 
 
 def test_augmentation_starts_once_the_dev_ctc_wer_says_the_encoder_learned() -> None:
-    from demo_model.train import PROFILES, initial_augment_from_step, starts_augmenting
+    from tools.demo_model.train import PROFILES, initial_augment_from_step, starts_augmenting
 
     for profile in PROFILES.values():
         h = dict(profile)
@@ -364,7 +364,7 @@ def test_input_normalisation_is_a_first_convolution_that_folds_exactly() -> None
     the folded weights compute the same function everywhere, the zero-padded edges included.
     Needs torch (not installed in CI)."""
     torch = pytest.importorskip("torch")
-    from demo_model.char_ctc import folded_state_dict, normalize_first_conv
+    from tools.demo_model.char_ctc import folded_state_dict, normalize_first_conv
 
     torch.manual_seed(0)
     mean, std = -10.0, 4.0
@@ -388,7 +388,7 @@ def test_character_ctc_uses_three_slots_per_frame() -> None:
     """Two frames hold up to six characters (five with a repeat's blank); more give no loss
     instead of infinity. Needs torch (not installed in CI)."""
     torch = pytest.importorskip("torch")
-    from demo_model.char_ctc import char_ctc_loss, char_ids, make_head
+    from tools.demo_model.char_ctc import char_ctc_loss, char_ids, make_head
 
     torch.manual_seed(0)
     head = make_head(8, 3)
@@ -402,7 +402,7 @@ def test_character_ctc_uses_three_slots_per_frame() -> None:
 
 
 def test_shards_are_split_over_the_carries_that_fit_them() -> None:
-    from demo_model.remote.prepare import plan_carries
+    from tools.demo_model.remote.prepare import plan_carries
 
     sizes = {f"shard_{k:03d}.ogg": 3 for k in range(10)}
     plan = plan_carries(sizes, first_room=7, room=10, carries=3)
@@ -413,7 +413,7 @@ def test_shards_are_split_over_the_carries_that_fit_them() -> None:
 
 
 def test_a_checkpoint_to_continue_travels_before_any_shard() -> None:
-    from demo_model.remote.prepare import plan_carries
+    from tools.demo_model.remote.prepare import plan_carries
 
     shards = {f"shard_{k:03d}.ogg": 3 for k in range(6)}
     parts = {f"ckpt.part{k}": 6 for k in range(11)}
@@ -430,7 +430,7 @@ def test_a_packed_checkpoint_comes_back_as_it_left(tmp_path: Path, monkeypatch: 
     """The GPU machine returns at most 16 MiB per file: the checkpoint travels in parts, Adam's moments
     as bf16. Needs torch (not installed in CI)."""
     torch = pytest.importorskip("torch")
-    from demo_model.remote import pack, unpack
+    from tools.demo_model.remote import pack, unpack
 
     torch.manual_seed(0)
     model = torch.nn.Linear(2048, 2048)

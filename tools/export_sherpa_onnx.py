@@ -22,8 +22,8 @@ Two output shapes:
 
 Run::
 
-    $NEMO_PYTHON tools/export_sherpa_onnx.py MODEL.nemo OUT_DIR [--lookahead-ms 80 ...]
-    $NEMO_PYTHON tools/export_sherpa_onnx.py MODEL.nemo OUT_DIR --pack --lookahead-ms 240 \
+    $NEMO_PYTHON -m tools.export_sherpa_onnx MODEL.nemo OUT_DIR [--lookahead-ms 80 ...]
+    $NEMO_PYTHON -m tools.export_sherpa_onnx MODEL.nemo OUT_DIR --pack --lookahead-ms 240 \
         [--int8 also|only]
 """
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env python
 """Make Captioner's bundled demo model, start to finish (train and export need the [export] extra).
 
-    python tools/make_demo_model.py all          # data, train, export, benchmark
-    python tools/make_demo_model.py data         # corpus + speech + tokenizer
-    python tools/make_demo_model.py train [--resume] [--fit-minutes 15]
-    python tools/make_demo_model.py export       # weights -> models/captioner-demo-en
-    python tools/make_demo_model.py testset      # only the held-out set (12 s), for bench on a fresh machine
-    python tools/make_demo_model.py bench        # the WER table (benchmarks/demo_model_wer.py)
-    python tools/make_demo_model.py export --model-dir work-tmp/m   # a run exported elsewhere than models/,
-    python tools/make_demo_model.py bench --model-dir work-tmp/m    # then measured there
+    python -m tools.make_demo_model all          # data, train, export, benchmark
+    python -m tools.make_demo_model data         # corpus + speech + tokenizer
+    python -m tools.make_demo_model train [--resume] [--fit-minutes 15]
+    python -m tools.make_demo_model export       # weights -> models/captioner-demo-en
+    python -m tools.make_demo_model testset      # only the held-out set (12 s), for bench on a fresh machine
+    python -m tools.make_demo_model bench        # the WER table (benchmarks/demo_model_wer.py)
+    python -m tools.make_demo_model export --model-dir work-tmp/m   # a run exported elsewhere than models/,
+    python -m tools.make_demo_model bench --model-dir work-tmp/m    # then measured there
 
 Results, data, licences and the state of the model: ``tools/demo_model/README.md``.
 
@@ -38,9 +38,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "tools"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
 
 WORK = ROOT / "work-tmp" / "demo-model"
 DATA = WORK / "data"
@@ -50,7 +47,7 @@ N_TRAIN, N_TEST, SEED = 20000, 420, 20261125
 
 
 def step_data(workers: int) -> None:
-    from demo_model import dataset
+    from tools.demo_model import dataset
 
     t = time.time()
     summary = dataset.build(DATA, N_TRAIN, N_TEST, SEED, workers=workers)
@@ -61,7 +58,7 @@ def step_data(workers: int) -> None:
 
 def step_tokenizer() -> None:
     """Only the tokenizer again, from the training manifest (after a change of ``VOCAB_SIZE``)."""
-    from demo_model import dataset
+    from tools.demo_model import dataset
 
     rows = [json.loads(line) for line in (DATA / "train" / "manifest.jsonl").read_text().splitlines()]
     dataset.train_tokenizer(DATA / "tokenizer", [row["text"] for row in rows])
@@ -69,7 +66,7 @@ def step_tokenizer() -> None:
 
 
 def step_testset(workers: int) -> None:
-    from demo_model import dataset
+    from tools.demo_model import dataset
 
     t = time.time()
     summary = dataset.build_test(DATA, N_TRAIN, N_TEST, SEED, workers=workers)
@@ -77,16 +74,15 @@ def step_testset(workers: int) -> None:
 
 
 def step_train(run: Path, extra: list[str]) -> None:
-    cmd = [sys.executable, str(ROOT / "tools" / "demo_model" / "train.py"), "--data", str(DATA), "--out", str(run),
-           *extra]
-    subprocess.run(cmd, check=True)
+    cmd = [sys.executable, "-m", "tools.demo_model.train", "--data", str(DATA), "--out", str(run), *extra]
+    subprocess.run(cmd, check=True, cwd=ROOT)
 
 
 def step_export(run: Path, model_dir: Path, weights: str) -> None:
     import torch
-    from demo_model.train import build_model
 
     from captioner.export.nemo_export import export_model
+    from tools.demo_model.train import build_model
 
     info = json.loads((run / "train.json").read_text(encoding="utf-8"))
     model = build_model(DATA / "tokenizer", info["hparams"])
@@ -133,9 +129,9 @@ def main() -> int:
     if args.step in ("all", "export"):
         step_export(args.run, args.model_dir, args.weights)
     if args.step in ("all", "bench"):
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "demo_model_wer.py"), "--test", str(DATA / "test"),
+        subprocess.run([sys.executable, "-m", "benchmarks.demo_model_wer", "--test", str(DATA / "test"),
                         "--model", str(args.model_dir)],
-                       check=True)
+                       check=True, cwd=ROOT)
     return 0
 
 

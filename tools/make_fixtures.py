@@ -5,9 +5,9 @@ audio and NeMo's own reference outputs. Everything lands in ``tests/fixtures/`` 
 Run (needs the export extra: nemo-toolkit[asr], torch, onnx, onnxruntime, sentencepiece, soundfile,
 soxr, and ``espeak-ng`` on PATH for the speech clips)::
 
-    $NEMO_PYTHON tools/make_fixtures.py            # everything
-    $NEMO_PYTHON tools/make_fixtures.py --no-verify  # skip the ONNX-vs-NeMo check
-    $NEMO_PYTHON tools/make_fixtures.py --models tiny-c tiny-d --adopt-nemo tiny-b
+    $NEMO_PYTHON -m tools.make_fixtures            # everything
+    $NEMO_PYTHON -m tools.make_fixtures --no-verify  # skip the ONNX-vs-NeMo check
+    $NEMO_PYTHON -m tools.make_fixtures --models tiny-c tiny-d --adopt-nemo tiny-b
         # only these models; the audio and the other models' files and index entries are kept
 
 Deterministic: fixed seeds for torch / numpy / SentencePiece; single-threaded torch. The same NeMo,
@@ -54,12 +54,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
 FIXTURES = ROOT / "tests" / "fixtures"
 SR = 16000
 

@@ -30,9 +30,9 @@ Outputs, under ``models/full-size/`` (git-ignored):
 
 Run::
 
-    $NEMO_PYTHON tools/make_fullsize_model.py            # everything (~15-25 min on 2 cores)
-    $NEMO_PYTHON tools/make_fullsize_model.py --skip-captioner-export
-    $NEMO_PYTHON tools/make_fullsize_model.py --only-export   # reuse fullsize.nemo
+    $NEMO_PYTHON -m tools.make_fullsize_model            # everything (~15-25 min on 2 cores)
+    $NEMO_PYTHON -m tools.make_fullsize_model --skip-captioner-export
+    $NEMO_PYTHON -m tools.make_fullsize_model --only-export   # reuse fullsize.nemo
 """
 
 from __future__ import annotations
@@ -48,13 +48,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "tools"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import numpy as np  # noqa: E402
-
 OUT = ROOT / "models" / "full-size"
 SR = 16000
 SEED = 20250101
@@ -395,7 +391,7 @@ def main() -> int:
         log(f"Captioner folder: {dest} ({info['captioner_bytes'] / 1e6:.0f} MB, {info['captioner_export_s']} s)")
 
     if not args.skip_sherpa_export:
-        from export_sherpa_onnx import export_sherpa
+        from tools.export_sherpa_onnx import export_sherpa
 
         t = time.perf_counter()
         dest = OUT / "sherpa"

@@ -10,7 +10,7 @@ to import and to run. Not committed (about 2.4 GB): written to ``models/nemotron
 
 Run (needs NeMo; ~5 min and ~8 GB of memory on 2 cores)::
 
-    python tools/make_nemotron_shape_model.py   # in a venv with NeMo: pip install torch==2.13.0 "nemo-toolkit[asr]"
+    python -m tools.make_nemotron_shape_model   # in a venv with NeMo: pip install torch==2.13.0 "nemo-toolkit[asr]"
 """
 
 from __future__ import annotations

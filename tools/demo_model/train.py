@@ -11,7 +11,7 @@ The training loop is plain PyTorch over NeMo's own modules, computing exactly th
 Lightning trainer and NeMo's data loaders (the shards are Ogg Opus with offsets, augmented on the
 fly). Multi-lookahead training is NeMo's: the encoder draws one ``att_context_size`` per batch.
 
-    python tools/demo_model/train.py --data work-tmp/demo-model/data --out work-tmp/demo-model/run \
+    python -m tools.demo_model.train --data work-tmp/demo-model/data --out work-tmp/demo-model/run \
         --max-steps 6000 [--max-minutes 20] [--resume]
 
 Outputs in ``--out``: ``checkpoint.pt``, ``weights.pt`` (model state dict), ``model_config.yaml``,
@@ -32,11 +32,10 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/, when run as a script
-from demo_model.char_ctc import char_ctc_loss, char_ids, folded_state_dict, make_head, normalize_first_conv
-from demo_model.rnnt_loss import rnnt_loss
-from demo_model.stop import StopRequest, ignore_interrupts_in_worker
-from demo_model.streams import group_streams, join_stream, stream_length
+from .char_ctc import char_ctc_loss, char_ids, folded_state_dict, make_head, normalize_first_conv
+from .rnnt_loss import rnnt_loss
+from .stop import StopRequest, ignore_interrupts_in_worker
+from .streams import group_streams, join_stream, stream_length
 
 SR = 16000
 DEFAULT_MAX_STEPS = 6000  # a new run's schedule end without --max-steps or --fit-minutes

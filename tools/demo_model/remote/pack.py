@@ -1,6 +1,6 @@
 """On the GPU machine: send ``checkpoint.pt`` back in parts that fit what a call may return.
 
-    python3 tools/demo_model/remote/pack.py RUN_DIR OUT_DIR
+    python3 -m tools.demo_model.remote.pack RUN_DIR OUT_DIR
 
 A call returns at most 8 files of 16 MiB, 64 MiB in all: the checkpoint of the 7.25 M-parameter model
 with fp32 Adam moments is 88 MB, so the moments travel as bf16 (same exponent range; a resumed Adam

@@ -16,7 +16,7 @@ checkpoint's parts into ``/tmp/run/checkpoint.pt`` once all have arrived;
 ``train.py`` trains on whichever shards arrived. ``pack.py`` sends the checkpoint back in parts,
 ``unpack.py`` joins them here. tools/demo_model/README.md, *Training on a borrowed GPU machine*, has the calls.
 
-    python tools/demo_model/remote/prepare.py [--data work-tmp/demo-model/data] [--carries 3] [--resume RUN]
+    python -m tools.demo_model.remote.prepare [--data work-tmp/demo-model/data] [--carries 3] [--resume RUN]
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-sys.path.insert(0, str(HERE.parents[1]))  # tools/, when run as a script
 PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64",
              "manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux1_x86_64"]
 
@@ -71,7 +70,7 @@ def checkpoint_parts(run: Path) -> tuple[list[bytes], str]:
 
     import torch
 
-    from demo_model.remote.pack import PART_BYTES, compact
+    from .pack import PART_BYTES, compact
 
     data = compact(torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False))
     return [data[k: k + PART_BYTES] for k in range(0, len(data), PART_BYTES)], hashlib.sha256(data).hexdigest()

@@ -1,6 +1,6 @@
 """Here: join the parts ``pack.py`` sent back into a checkpoint ``train --resume`` continues.
 
-    python tools/demo_model/remote/unpack.py FILES_DIR RUN_DIR
+    python -m tools.demo_model.remote.unpack FILES_DIR RUN_DIR
 
 The bf16 Adam moments become fp32 again; ``train.json`` and ``model_config.yaml`` are copied along.
 """
