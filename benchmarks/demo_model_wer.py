@@ -25,8 +25,8 @@ import numpy as np
 
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
-from captioner.asr.wer import word_errors
 from captioner.audio.file_reader import load_audio
+from tools.wer import word_count, word_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,8 +47,8 @@ def _run(job: tuple[str, str, int, str, list[str], list[str]]) -> dict[str, Any]
         hyp = rec.tokenizer.decode([tok.id for tok in transcribe_samples(rec, samples)]).strip()
         e = word_errors(ref, hyp)
         errors += e
-        words += len(ref.split())
-        per_clip.append((e, len(ref.split())))
+        words += word_count(ref)
+        per_clip.append((e, word_count(ref)))
         if e:
             worst.append((e, ref, hyp))
     worst.sort(reverse=True)
@@ -108,7 +108,7 @@ def main() -> int:
     refs = [r["text"] for r in rows]
     spec = load_model_folder(args.model).spec
     print(f"model {spec.name} ({args.model}), {len(rows)} held-out utterances, "
-          f"{sum(r['seconds'] for r in rows) / 60:.1f} min of speech, {sum(len(t.split()) for t in refs)} words")
+          f"{sum(r['seconds'] for r in rows) / 60:.1f} min of speech, {sum(word_count(t) for t in refs)} words")
     with tempfile.TemporaryDirectory() as tmp:
         jobs = [(str(args.model), "16 kHz mono", la, dec, files, refs)
                 for la in spec.lookaheads_ms() for dec in spec.decoders()]

@@ -19,8 +19,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from captioner.asr.wer import word_errors
 from captioner.paths import DEFAULT_MODEL_NAME, MODEL_ENV
+from tools.wer import word_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / DEFAULT_MODEL_NAME

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from tools.wer import word_count, word_errors
+
 from .char_ctc import char_ctc_loss, char_ids, folded_state_dict, make_head, normalize_first_conv
 from .rnnt_loss import rnnt_loss
 from .stop import StopRequest, ignore_interrupts_in_worker
@@ -486,17 +488,6 @@ def fit_max_steps(h: dict[str, Any], step: int, start_step: int, per_step: float
     return step + more
 
 
-def word_errors(ref: str, hyp: str) -> int:
-    a, b = ref.split(), hyp.split()
-    d = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(b) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
-            prev, d[j] = d[j], cur
-    return d[len(b)]
-
-
 def dev_wer(model: Any, clips: list[np.ndarray], texts: list[str], device: Any) -> tuple[float, float]:
     """Greedy (RNNT, CTC) WER on the dev clips, full context (the model's first att_context_size)."""
     import torch
@@ -518,7 +509,7 @@ def dev_wer(model: Any, clips: list[np.ndarray], texts: list[str], device: Any) 
                     prev = t
                 errors["ctc"] += word_errors(ref, model.tokenizer.ids_to_text(out))
                 errors["rnnt"] += word_errors(ref, rnnt_hyp)
-                words += len(ref.split())
+                words += word_count(ref)
     model.train()
     return errors["rnnt"] / max(1, words), errors["ctc"] / max(1, words)
 

@@ -1,4 +1,9 @@
-"""Word error counting, shared by the accuracy benchmark and the tests that judge captions by words."""
+"""Word error counting: the one WER of the project.
+
+Used by the demo model's training (its dev WER), the accuracy benchmark (``benchmarks/demo_model_wer.py``)
+and the tests that judge captions by words. Only offline tools and tests count word errors, so it lives
+here rather than in the ``captioner`` package the app ships.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,11 @@ def word_errors(reference: str, hypothesis: str) -> int:
     return row[-1]
 
 
+def word_count(text: str) -> int:
+    """How many words :func:`word_errors` compares in ``text`` (the denominator of a WER)."""
+    return len(normalize(text))
+
+
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate of one utterance (errors / reference words)."""
-    return word_errors(reference, hypothesis) / max(1, len(normalize(reference)))
+    return word_errors(reference, hypothesis) / max(1, word_count(reference))
