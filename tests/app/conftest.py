@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from .pulse_server import PulseServer
+from tests.pulse_server import PulseServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -26,9 +26,9 @@ from captioner.app.settings import AppSettings, save_settings
 from captioner.app.worker import Stats
 from captioner.asr.recognizer import transcribe_samples
 from captioner.audio.file_reader import load_audio
+from tests.pulse_server import SINK, PulseServer, best_alignment
 
 from .engine_ref import app_recognizer
-from .pulse_server import SINK, PulseServer, best_alignment
 from .worker_spy import record_start_times
 
 if TYPE_CHECKING:

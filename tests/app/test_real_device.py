@@ -17,9 +17,9 @@ from captioner.app.controller import CaptionerController
 from captioner.app.settings import AppSettings, save_settings
 from captioner.asr.recognizer import transcribe_samples
 from captioner.audio.file_reader import load_audio
+from tests.pulse_server import SINK, PulseServer, best_alignment
 
 from .engine_ref import app_recognizer
-from .pulse_server import SINK, PulseServer, best_alignment
 from .worker_spy import record_start_times
 
 MONITOR_KEY = f"system:{SINK}.monitor"

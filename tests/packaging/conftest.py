@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.pulse_server import PulseServer
+from tests.pulse_server import PulseServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,13 +2,14 @@
 """Take the README screenshots of the desktop app under a real X server (Xvfb).
 
     Xvfb :99 -screen 0 1600x1000x24 &
-    DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py MODEL_DIR
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python -m tools.take_screenshots MODEL_DIR
 
 The app runs for real (model loaded from MODEL_DIR, a PulseAudio null sink as "system audio" when
 pulseaudio is installed). The caption *text* is sample meeting dialogue injected through the same
 slots the inference thread drives, because the test models have random weights and caption
 gibberish. The overlay is composited over a mock video-call window exactly as a compositing window
-manager would (Xvfb has none), so its translucency shows.
+manager would (Xvfb has none), so its translucency shows. The pictures are written to
+``docs/screenshots/``, where the README links them.
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "app"))
+from PySide6.QtCore import QPoint, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
 
-from PySide6.QtCore import QPoint, QRectF, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
-
-OUT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
 SAMPLE = [
     (2.1, 5.0, "Good morning everyone, thanks for joining the weekly product sync."),
     (5.6, 9.8, "Let's start with the release status and then go through the open questions."),
@@ -139,7 +137,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="captioner-shots-"))
     pulse = None
     try:
-        from pulse_server import PulseServer
+        from tests.pulse_server import PulseServer
 
         if PulseServer.available():
             import os
