@@ -56,6 +56,8 @@ from typing import Any
 
 import numpy as np
 
+from tools.nemo_config_builder import fastconformer_config
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 SR = 16000
@@ -406,108 +408,35 @@ def train_tokenizer(
 
 
 def model_config(p: dict[str, Any], tokenizer_dir: Path) -> Any:
-    """NeMo model config: hybrid (tiny-a/b, unchanged), RNNT only, or RNNT with a language prompt."""
+    """NeMo model config (an OmegaConf): hybrid (tiny-a/b), RNNT only, or RNNT with a language prompt."""
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create(
-        {
-            "sample_rate": SR,
-            "compute_eval_loss": False,
-            "log_prediction": False,
-            "skip_nan_grad": False,
-            "model_defaults": {
-                "enc_hidden": p["d_model"],
-                "pred_hidden": p["pred_hidden"],
-                "joint_hidden": p["joint_hidden"],
-            },
-            "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
-            "preprocessor": {
-                "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-                "sample_rate": SR,
-                "normalize": "NA",
-                "window_size": 0.025,
-                "window_stride": 0.01,
-                "window": "hann",
-                "features": p["n_mels"],
-                "n_fft": 512,
-                "frame_splicing": 1,
-                "dither": 1.0e-05,
-                "pad_to": 0,
-            },
-            "encoder": {
-                "_target_": "nemo.collections.asr.modules.ConformerEncoder",
-                "feat_in": p["n_mels"],
-                "feat_out": -1,
-                "n_layers": p["n_layers"],
-                "d_model": p["d_model"],
-                "use_bias": True,
-                "subsampling": "dw_striding",
-                "subsampling_factor": 8,
-                "subsampling_conv_channels": p["subsampling_conv_channels"],
-                "causal_downsampling": True,
-                "ff_expansion_factor": p["ff_expansion_factor"],
-                "self_attention_model": "rel_pos",
-                "n_heads": p["n_heads"],
-                "att_context_size": p["att_context_size"],
-                "att_context_style": "chunked_limited",
-                "att_context_probs": None,
-                "xscaling": True,
-                # real model: 5000 (only the size of the baked pe table differs; streaming windows are short)
-                "pos_emb_max_len": p.get("pos_emb_max_len", 256),
-                "conv_kernel_size": p["conv_kernel_size"],
-                "conv_norm_type": p["conv_norm_type"],
-                "conv_context_size": "causal",
-                "dropout": 0.1,
-                "dropout_pre_encoder": 0.1,
-                "dropout_emb": 0.0,
-                "dropout_att": 0.1,
-                "stochastic_depth_drop_prob": 0.0,
-                "stochastic_depth_mode": "linear",
-                "stochastic_depth_start_layer": 1,
-            },
-            "decoder": {
-                "_target_": "nemo.collections.asr.modules.RNNTDecoder",
-                "normalization_mode": None,
-                "random_state_sampling": False,
-                "blank_as_pad": True,
-                "prednet": {
-                    "pred_hidden": p["pred_hidden"],
-                    "pred_rnn_layers": p["pred_rnn_layers"],
-                    "t_max": None,
-                    "dropout": 0.2,
-                },
-            },
-            "joint": {
-                "_target_": "nemo.collections.asr.modules.RNNTJoint",
-                "log_softmax": None,
-                "preserve_memory": False,
-                "fuse_loss_wer": False,
-                "jointnet": {"joint_hidden": p["joint_hidden"], "activation": "relu", "dropout": 0.2},
-            },
-            "decoding": {"strategy": "greedy_batch", "greedy": {"max_symbols": 10}},
-            "aux_ctc": {
-                "ctc_loss_weight": 0.3,
-                "use_cer": False,
-                "ctc_reduction": "mean_batch",
-                "decoder": {
-                    "_target_": "nemo.collections.asr.modules.ConvASRDecoder",
-                    "feat_in": None,
-                    "num_classes": -1,
-                    "vocabulary": [],
-                },
-                "decoding": {"strategy": "greedy"},
-            },
-            "optim": None,
-        }
+    return OmegaConf.create(config_dict(p, tokenizer_dir))
+
+
+def config_dict(p: dict[str, Any], tokenizer_dir: Path | str) -> dict[str, Any]:
+    """:func:`model_config` as a plain dict (``tests/test_nemo_config_builder.py`` reads it without NeMo)."""
+    prompt = p["model_class"] == PROMPT_CLASS
+    return fastconformer_config(
+        tokenizer_dir,
+        n_layers=p["n_layers"],
+        d_model=p["d_model"],
+        n_heads=p["n_heads"],
+        ff_expansion_factor=p["ff_expansion_factor"],
+        conv_kernel_size=p["conv_kernel_size"],
+        subsampling_conv_channels=p["subsampling_conv_channels"],
+        pred_hidden=p["pred_hidden"],
+        joint_hidden=p["joint_hidden"],
+        att_context_size=p["att_context_size"],
+        n_mels=p["n_mels"],
+        conv_norm_type=p["conv_norm_type"],
+        pred_rnn_layers=p["pred_rnn_layers"],
+        # real model: 5000 (only the size of the baked pe table differs; streaming windows are short)
+        pos_emb_max_len=p.get("pos_emb_max_len", 256),
+        untie_biases=None,  # not in the fixtures' configs: NeMo's default (True) applies
+        ctc_loss_weight=0.3 if p["model_class"] == "EncDecHybridRNNTCTCBPEModel" else None,
+        prompt={"num_prompts": p["num_prompts"], "prompt_dictionary": p["prompt_dictionary"]} if prompt else None,
     )
-    if p["model_class"] != "EncDecHybridRNNTCTCBPEModel":
-        del cfg["aux_ctc"]
-    if p["model_class"] == PROMPT_CLASS:
-        cfg.model_defaults.num_prompts = p["num_prompts"]
-        cfg.model_defaults.prompt_dictionary = dict(p["prompt_dictionary"])
-        cfg.model_defaults.initialize_prompt_feature = True
-        cfg.subsampling_factor = 8
-    return cfg
 
 
 def calibration_audio(seed: int) -> np.ndarray:

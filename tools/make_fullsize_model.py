@@ -50,12 +50,19 @@ from typing import Any
 
 import numpy as np
 
+from tools.nemo_config_builder import fastconformer_config
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "models" / "full-size"
 SR = 16000
 SEED = 20250101
 VOCAB = 1024
 ATT_CONTEXT = [[70, 13], [70, 6], [70, 1], [70, 0]]
+SHAPE: dict[str, Any] = {
+    "n_layers": 17, "d_model": 512, "n_heads": 8, "ff_expansion_factor": 4, "conv_kernel_size": 9,
+    "subsampling_conv_channels": 256, "pred_hidden": 640, "joint_hidden": 640, "att_context_size": ATT_CONTEXT,
+}
+"""stt_en_fastconformer_hybrid_large_streaming_multi's architecture (80 mels, 1-layer LSTM, RNNT + CTC)."""
 
 BENCH_TEXT = (
     "good morning everyone and thank you for joining the meeting. today we will look at the budget for the "
@@ -111,48 +118,7 @@ def train_tokenizer(out_dir: Path, seed: int) -> Path:
 def model_config(tokenizer_dir: Path) -> Any:
     from omegaconf import OmegaConf
 
-    return OmegaConf.create({
-        "sample_rate": SR,
-        "compute_eval_loss": False,
-        "log_prediction": False,
-        "skip_nan_grad": False,
-        "model_defaults": {"enc_hidden": 512, "pred_hidden": 640, "joint_hidden": 640},
-        "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
-        "preprocessor": {
-            "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-            "sample_rate": SR, "normalize": "NA", "window_size": 0.025, "window_stride": 0.01,
-            "window": "hann", "features": 80, "n_fft": 512, "frame_splicing": 1, "dither": 1.0e-05, "pad_to": 0,
-        },
-        "encoder": {
-            "_target_": "nemo.collections.asr.modules.ConformerEncoder",
-            "feat_in": 80, "feat_out": -1, "n_layers": 17, "d_model": 512, "use_bias": True,
-            "subsampling": "dw_striding", "subsampling_factor": 8, "subsampling_conv_channels": 256,
-            "causal_downsampling": True, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
-            "n_heads": 8, "att_context_size": ATT_CONTEXT, "att_context_style": "chunked_limited",
-            "att_context_probs": None, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000,
-            "conv_kernel_size": 9, "conv_norm_type": "layer_norm", "conv_context_size": "causal",
-            "dropout": 0.1, "dropout_pre_encoder": 0.1, "dropout_emb": 0.0, "dropout_att": 0.1,
-            "stochastic_depth_drop_prob": 0.0, "stochastic_depth_mode": "linear", "stochastic_depth_start_layer": 1,
-        },
-        "decoder": {
-            "_target_": "nemo.collections.asr.modules.RNNTDecoder",
-            "normalization_mode": None, "random_state_sampling": False, "blank_as_pad": True,
-            "prednet": {"pred_hidden": 640, "pred_rnn_layers": 1, "t_max": None, "dropout": 0.2},
-        },
-        "joint": {
-            "_target_": "nemo.collections.asr.modules.RNNTJoint",
-            "log_softmax": None, "preserve_memory": False, "fuse_loss_wer": False,
-            "jointnet": {"joint_hidden": 640, "activation": "relu", "dropout": 0.2},
-        },
-        "decoding": {"strategy": "greedy_batch", "greedy": {"max_symbols": 10}},
-        "aux_ctc": {
-            "ctc_loss_weight": 0.3, "use_cer": False, "ctc_reduction": "mean_batch",
-            "decoder": {"_target_": "nemo.collections.asr.modules.ConvASRDecoder", "feat_in": None,
-                        "num_classes": -1, "vocabulary": []},
-            "decoding": {"strategy": "greedy"},
-        },
-        "optim": None,
-    })
+    return OmegaConf.create(fastconformer_config(tokenizer_dir, **SHAPE))
 
 
 # ---------------------------------------------------------------------------------------------------

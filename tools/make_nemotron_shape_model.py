@@ -22,34 +22,24 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from tools.make_fullsize_model import SHAPE, train_tokenizer
+from tools.nemo_config_builder import fastconformer_config
+
 ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "tools"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import numpy as np  # noqa: E402
-from make_fullsize_model import model_config, train_tokenizer  # noqa: E402
-
 OUT = ROOT / "models" / "nemotron-shape"
 SEED = 20261202
 ATT_CONTEXT = [[70, 13], [70, 6], [70, 1], [70, 0]]
 
 
 def nemotron_config(tokenizer_dir: Path) -> object:
-    from omegaconf import OmegaConf, open_dict
+    """The full-size model's config grown to Nemotron's shape: 24 x 1024, 128 mels, 2-layer LSTM, RNNT only."""
+    from omegaconf import OmegaConf
 
-    cfg = model_config(tokenizer_dir)
-    with open_dict(cfg):
-        cfg.model_defaults.enc_hidden = 1024
-        cfg.preprocessor.features = 128
-        cfg.encoder.feat_in = 128
-        cfg.encoder.n_layers = 24
-        cfg.encoder.d_model = 1024
-        cfg.encoder.n_heads = 8
-        cfg.encoder.att_context_size = ATT_CONTEXT
-        cfg.decoder.prednet.pred_rnn_layers = 2
-        del cfg["aux_ctc"]
-    return OmegaConf.create(OmegaConf.to_container(cfg))
+    return OmegaConf.create(fastconformer_config(
+        tokenizer_dir, **{**SHAPE, "n_layers": 24, "d_model": 1024, "n_heads": 8, "att_context_size": ATT_CONTEXT},
+        n_mels=128, pred_rnn_layers=2, ctc_loss_weight=None))
 
 
 def main() -> int:

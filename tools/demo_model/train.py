@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from tools.nemo_config_builder import fastconformer_config
 from tools.wer import word_count, word_errors
 
 from .char_ctc import char_ctc_loss, char_ids, folded_state_dict, make_head, normalize_first_conv
@@ -103,53 +104,20 @@ def log(msg: str) -> None:
 def model_config(tokenizer_dir: Path, h: dict[str, Any]) -> Any:
     from omegaconf import OmegaConf
 
-    sa = h["spec_augment"]
-    return OmegaConf.create({
-        "sample_rate": SR, "compute_eval_loss": False, "log_prediction": False, "skip_nan_grad": False,
-        "model_defaults": {"enc_hidden": h["d_model"], "pred_hidden": h["pred_hidden"],
-                           "joint_hidden": h["joint_hidden"]},
-        "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
-        "preprocessor": {
-            "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-            "sample_rate": SR, "normalize": "NA", "window_size": 0.025, "window_stride": 0.01,
-            "window": "hann", "features": 80, "n_fft": 512, "frame_splicing": 1, "dither": 1.0e-05, "pad_to": 0,
-        },
-        "spec_augment": {
-            "_target_": "nemo.collections.asr.modules.SpectrogramAugmentation",
-            "freq_masks": sa["freq_masks"], "time_masks": sa["time_masks"], "freq_width": sa["freq_width"],
-            "time_width": sa["time_width"],
-        },
-        "encoder": {
-            "_target_": "nemo.collections.asr.modules.ConformerEncoder",
-            "feat_in": 80, "feat_out": -1, "n_layers": h["n_layers"], "d_model": h["d_model"], "use_bias": True,
-            "subsampling": "dw_striding", "subsampling_factor": 8,
-            "subsampling_conv_channels": h["subsampling_conv_channels"], "causal_downsampling": True,
-            "ff_expansion_factor": h["ff_expansion_factor"], "self_attention_model": "rel_pos",
-            "n_heads": h["n_heads"], "att_context_size": h["att_context_size"], "att_context_style": "chunked_limited",
-            "att_context_probs": None, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000,
-            "conv_kernel_size": h["conv_kernel_size"], "conv_norm_type": "layer_norm", "conv_context_size": "causal",
-            "dropout": 0.1, "dropout_pre_encoder": 0.1, "dropout_emb": 0.0, "dropout_att": 0.1,
-            "stochastic_depth_drop_prob": 0.0, "stochastic_depth_mode": "linear", "stochastic_depth_start_layer": 1,
-        },
-        "decoder": {
-            "_target_": "nemo.collections.asr.modules.RNNTDecoder",
-            "normalization_mode": None, "random_state_sampling": False, "blank_as_pad": True,
-            "prednet": {"pred_hidden": h["pred_hidden"], "pred_rnn_layers": 1, "t_max": None, "dropout": 0.2},
-        },
-        "joint": {
-            "_target_": "nemo.collections.asr.modules.RNNTJoint",
-            "log_softmax": None, "preserve_memory": False, "fuse_loss_wer": False,
-            "jointnet": {"joint_hidden": h["joint_hidden"], "activation": "relu", "dropout": 0.2},
-        },
-        "decoding": {"strategy": "greedy_batch", "greedy": {"max_symbols": 10}},
-        "aux_ctc": {
-            "ctc_loss_weight": h["ctc_loss_weight"], "use_cer": False, "ctc_reduction": "mean_batch",
-            "decoder": {"_target_": "nemo.collections.asr.modules.ConvASRDecoder", "feat_in": None,
-                        "num_classes": -1, "vocabulary": []},
-            "decoding": {"strategy": "greedy"},
-        },
-        "optim": None,
-    })
+    return OmegaConf.create(fastconformer_config(
+        tokenizer_dir,
+        n_layers=h["n_layers"],
+        d_model=h["d_model"],
+        n_heads=h["n_heads"],
+        ff_expansion_factor=h["ff_expansion_factor"],
+        conv_kernel_size=h["conv_kernel_size"],
+        subsampling_conv_channels=h["subsampling_conv_channels"],
+        pred_hidden=h["pred_hidden"],
+        joint_hidden=h["joint_hidden"],
+        att_context_size=h["att_context_size"],
+        ctc_loss_weight=h["ctc_loss_weight"],
+        spec_augment=h["spec_augment"],
+    ))
 
 
 def build_model(tokenizer_dir: Path, h: dict[str, Any]) -> Any:
