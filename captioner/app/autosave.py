@@ -29,7 +29,7 @@ from typing import BinaryIO
 from PySide6.QtCore import QTimer
 
 from captioner.asr.segmenter import Segment
-from captioner.formats import clock
+from captioner.formats import clock, labelled, segment_record
 from captioner.private_files import create_exclusive, private_folder
 
 TENTATIVE_EVERY_S = 1.0
@@ -132,15 +132,14 @@ class SessionLog:
     def add(self, segment: Segment) -> None:
         if not self._open:
             return
-        self._txt.append(f"[{clock(segment.start_s)}] {segment.text}\n")
-        self._write_json({"start": round(segment.start_s, 3), "end": round(segment.end_s, 3),
-                          "text": segment.text, "gap": segment.gap})
+        self._txt.append(f"[{clock(segment.start_s)}] {labelled(segment)}\n")
+        self._write_json(segment_record(segment))
 
-    def tentative(self, text: str) -> None:
+    def tentative(self, text: str, source: str = "") -> None:
         now = time.monotonic()
         if text and now >= self._next_tentative and self.failing is None:
             self._next_tentative = now + TENTATIVE_EVERY_S
-            self._write_json({"tentative": text})
+            self._write_json({"tentative": text, "source": source} if source else {"tentative": text})
 
     def _write_json(self, record: dict[str, object]) -> None:
         if not self._open:

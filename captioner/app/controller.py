@@ -18,25 +18,29 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShor
 from PySide6.QtWidgets import QApplication
 
 from captioner.app.autosave import InterruptedSession, SessionLog, acknowledge, find_interrupted
-from captioner.app.engine import ModelInfo, ModelRequest
 from captioner.app.export_dialog import TranscriptExportError, ask_and_export
 from captioner.app.global_hotkey import system_wide_shortcut
 from captioner.app.main_window import MainWindow
 from captioner.app.overlay import CaptionOverlay
 from captioner.app.platform_notes import overlay_limitations
-from captioner.app.settings import AppSettings, OverlayStyle, save_settings
+from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle, save_settings
 from captioner.app.settings_dialog import SettingsDialog
 from captioner.app.tray import Tray
 from captioner.app.worker import InferenceWorker, Stats
 from captioner.asr.segmenter import Segment
 from captioner.audio.capture import AudioInput, DeviceCapture
-from captioner.audio.devices import SourceInfo, find_source, list_sources, rescan_portaudio
+from captioner.audio.devices import SourceInfo, find_source, is_system_audio, list_sources, rescan_portaudio
 from captioner.audio.file_feeder import FileFeeder
-from captioner.formats import TranscriptFormat
+from captioner.errors import AudioInputError
+from captioner.formats import TranscriptFormat, labelled
+from captioner.live.commands import SourceRequest
+from captioner.live.model_loading import ModelInfo, ModelRequest
+from captioner.live.state import PipelineState
 from captioner.paths import is_bundled_demo, sessions_dir
 
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
 SHUTDOWN_WAIT_MS = 5000
+LEVEL_HOLD_S = 0.25  # with two sources the meter shows the louder one heard this recently
 
 
 class CaptionerController(QObject):
@@ -53,7 +57,7 @@ class CaptionerController(QObject):
         self.speed = speed
         self.quit_when_done = quit_when_done
         self.model_info: ModelInfo | None = None
-        self.state = "idle"
+        self.state = PipelineState.IDLE
         self.session: SessionLog | None = None
         self.interrupted: InterruptedSession | None = None
         self._quitting = False
@@ -63,6 +67,9 @@ class CaptionerController(QObject):
         self._captioning_requested = False  # a session is running or paused, or about to be
         self.sources: list[SourceInfo] = [] if input_file else list_sources(include_system=list_system_audio)
         self._rescan_before_open = False
+        self._opening: set[str] = set()  # labels of the sources last asked for that have not failed
+        self._tentatives: dict[str, str] = {}  # open text per source label
+        self._levels: dict[str, tuple[float, float]] = {}  # dBFS and when, per source label
 
         self.worker = InferenceWorker()
         self.window = MainWindow()
@@ -70,8 +77,7 @@ class CaptionerController(QObject):
         self.tray = Tray(LEAVE_CLICK_THROUGH, self)
         self._restore_geometry()
         self._connect()
-        self.window.set_sources(self.sources, settings.source_key,
-                                f"File: {input_file.name}" if input_file else None)
+        self._show_sources()
         self.worker.start()
         self.reload_model()
         if not input_file:
@@ -85,6 +91,7 @@ class CaptionerController(QObject):
         w.pauseRequested.connect(self.pause)
         w.stopRequested.connect(self.stop)
         w.sourceChosen.connect(self.choose_source)
+        w.secondSourceChosen.connect(self.choose_second_source)
         w.settingsRequested.connect(self.open_settings)
         w.realModelsRequested.connect(self.open_models_page)
         w.recoveredOpenRequested.connect(self.open_interrupted_session)
@@ -96,7 +103,7 @@ class CaptionerController(QObject):
         wk.tentativeChanged.connect(self._on_tentative)
         wk.segmentCommitted.connect(self._on_segment)
         wk.statsUpdated.connect(self._on_stats)
-        wk.levelChanged.connect(w.meter.set_level)
+        wk.levelChanged.connect(self._on_level)
         wk.modelLoaded.connect(self._on_model_loaded)
         wk.modelFailed.connect(self._on_model_failed)
         wk.stateChanged.connect(self._on_state)
@@ -193,9 +200,41 @@ class CaptionerController(QObject):
         self.window.show_message(message + kept, 0)
 
     # -- sources -----------------------------------------------------------------------------------
-    def _factory(self) -> AudioInput:
+    def _source_requests(self) -> tuple[SourceRequest, ...]:
+        """The sources to caption: the file, or the chosen source and, if set, a second one of the other kind.
+
+        Two sources are labelled (the microphone "You", system audio "Others" by default) and, unless the user
+        keeps both, words heard on both are shown once, as system audio's.
+        """
+        requests: tuple[SourceRequest, ...]
         if self.input_file is not None:
-            return FileFeeder(self.input_file, speed=self.speed)
+            path, speed = self.input_file, self.speed
+            requests = (SourceRequest(lambda: FileFeeder(path, speed=speed)),)
+        else:
+            s = self.settings
+            second_key = s.second_source_key
+            if second_key and is_system_audio(second_key) != is_system_audio(s.source_key):
+                requests = tuple(
+                    SourceRequest(factory, self._label_for(key),
+                                  is_system_audio(key) and s.echo is EchoHandling.KEEP_SYSTEM_AUDIO)
+                    for key, factory in ((s.source_key, self._first_device),
+                                         (second_key, lambda: self._device(second_key))))
+            else:
+                requests = (SourceRequest(self._first_device),)
+        self._opening = {r.label for r in requests}
+        return requests
+
+    def _label_for(self, key: str) -> str:
+        return self.settings.system_audio_label if is_system_audio(key) else self.settings.microphone_label
+
+    def _device(self, key: str) -> AudioInput:
+        source = find_source(key) or find_source(key, self.sources)
+        if source is None:
+            raise AudioInputError(f"The second source ({key.partition(':')[2] or key}) is not connected. Pick "
+                                  "another one under “Also caption”, or “Nothing else”.")
+        return DeviceCapture(source)
+
+    def _first_device(self) -> AudioInput:
         if self._rescan_before_open:
             # A source picked in the main window: PortAudio is re-scanned (the worker closed the
             # previous stream before calling this), so a device plugged in since start-up is found.
@@ -206,15 +245,19 @@ class CaptionerController(QObject):
         if source is None and self.sources:
             source = self.sources[0]
         if source is None:
-            from captioner.errors import AudioInputError
-
             raise AudioInputError("No audio input device was found. Plug in a microphone, or run "
                                   "Captioner with --input-file to caption a recording.")
         return DeviceCapture(source)
 
+    def _show_sources(self) -> None:
+        s = self.settings
+        self.window.set_sources(self.sources, s.source_key,
+                                f"File: {self.input_file.name}" if self.input_file else None,
+                                s.second_source_key, (s.microphone_label, s.system_audio_label))
+
     def _open_selected_source(self) -> None:
         self._input_requested = True
-        self.worker.open_input(self._factory)
+        self.worker.open_sources(self._source_requests())
 
     def choose_source(self, key: str) -> None:
         """Open the source picked in the main window; picking the current one again reconnects it
@@ -222,22 +265,32 @@ class CaptionerController(QObject):
         if key != self.settings.source_key:
             self.settings.source_key = key
             self._save()
+            self._show_sources()
         self._rescan_before_open = True
         self._open_selected_source()
 
+    def choose_second_source(self, key: str) -> None:
+        """Caption a second source too ("" for none): system audio beside a microphone, or the other way."""
+        if key != self.settings.second_source_key:
+            self.settings.second_source_key = key
+            self._save()
+            self._show_sources()
+        if self.input_file is None:
+            self._open_selected_source()
+
     # -- session control ---------------------------------------------------------------------------
     def start(self) -> None:
-        if self.state == "paused":
+        if self.state is PipelineState.PAUSED:
             self.worker.resume()
             return
-        if self.state == "running":
+        if self.state is PipelineState.RUNNING:
             return
         reopen = self.input_file is not None or not self._input_requested
         # Caption times count from this moment, as the session log's start time does (see worker).
         started_at = None if self.input_file is not None else time.monotonic()
         self._new_session()
         self._input_requested = self._captioning_requested = True
-        self.worker.start_captioning(self._factory if reopen else None, started_at)
+        self.worker.start_session(self._source_requests() if reopen else None, started_at)
 
     def pause(self) -> None:
         self.worker.pause()
@@ -249,7 +302,7 @@ class CaptionerController(QObject):
             self._release_idle_input()  # stopped from the tray: the level meter is not on screen
 
     def _tray_start_pause(self) -> None:
-        if self.state == "running":
+        if self.state is PipelineState.RUNNING:
             self.pause()
         else:
             self.start()
@@ -258,6 +311,7 @@ class CaptionerController(QObject):
         self._close_session()
         self.window.transcript.clear()
         self.overlay.clear()
+        self._tentatives.clear()
         if self.settings.autosave:
             try:
                 self.session = SessionLog(sessions_dir(), datetime.now(), on_problem=self._on_autosave_problem)
@@ -275,15 +329,20 @@ class CaptionerController(QObject):
             self.session.close()
             self.session = None
 
-    def _on_state(self, state: str) -> None:
+    def _on_state(self, state: PipelineState) -> None:
         self.state = state
         self.window.set_state(state)
         self.tray.set_state(state)
-        if state != "running":
+        if state is not PipelineState.RUNNING:
+            self._tentatives.clear()
             self.overlay.set_tentative("")
 
-    def _on_input_failed(self, text: str) -> None:
-        self._input_requested = self._captioning_requested = False  # nothing is open: Start opens it again
+    def _on_input_failed(self, text: str, source: str = "") -> None:
+        self._opening.discard(source)
+        if not self._opening:
+            self._input_requested = self._captioning_requested = False  # nothing is open: Start opens it again
+        if source:
+            text = f"{source}: {text}"
         self.window.show_message(text, 0)
         if not self.window.isVisible():
             self.tray.notify("Captioner: no audio", text)
@@ -291,7 +350,7 @@ class CaptionerController(QObject):
             print(f"captioner: {text}", file=sys.stderr)
             self.quit(exit_code=1)
 
-    def _on_input_finished(self, problem: str = "") -> None:
+    def _on_input_finished(self, problem: str = "", source: str = "") -> None:
         self._captioning_requested = False
         if problem:
             self.window.show_message(problem, 0)
@@ -310,15 +369,23 @@ class CaptionerController(QObject):
         if segment.gap:
             self.overlay.mark_gap()
         else:
-            self.overlay.add_committed(segment.text)
+            self.overlay.add_committed(labelled(segment))
         if self.session is not None:
             self.session.add(segment)
 
-    def _on_tentative(self, text: str) -> None:
-        self.window.transcript.set_tentative(text)
-        self.overlay.set_tentative(text)
+    def _on_tentative(self, text: str, source: str = "") -> None:
+        self._tentatives[source] = text
+        shown = "   ".join(f"{label}: {words}" if label else words
+                           for label, words in self._tentatives.items() if words)
+        self.window.transcript.set_tentative(shown)
+        self.overlay.set_tentative(shown)
         if self.session is not None:
-            self.session.tentative(text)
+            self.session.tentative(text, source)
+
+    def _on_level(self, dbfs: float, source: str = "") -> None:
+        now = time.monotonic()
+        self._levels[source] = (dbfs, now)
+        self.window.meter.set_level(max(db for db, at in self._levels.values() if now - at <= LEVEL_HOLD_S))
 
     def _on_stats(self, stats: Stats) -> None:
         self.window.set_stats(stats)
@@ -364,7 +431,9 @@ class CaptionerController(QObject):
         old = self.settings
         model_changed = (new.model_dir, new.decoder, new.lookahead_ms, new.provider, new.language) != (
             old.model_dir, old.decoder, old.lookahead_ms, old.provider, old.language)
-        source_changed = new.source_key != old.source_key
+        source_changed = (new.source_key, new.second_source_key, new.microphone_label, new.system_audio_label,
+                          new.echo) != (old.source_key, old.second_source_key, old.microphone_label,
+                                        old.system_audio_label, old.echo)
         self.settings = dataclasses.replace(new, overlay_geometry=old.overlay_geometry,
                                             overlay_visible=old.overlay_visible)
         self.overlay.apply_style(self.settings.overlay)
@@ -372,7 +441,7 @@ class CaptionerController(QObject):
         if model_changed:
             self.reload_model()
         if source_changed and self.input_file is None:
-            self.window.set_sources(self.sources, new.source_key)
+            self._show_sources()
             self._open_selected_source()
 
     def _save(self) -> None:

@@ -147,8 +147,8 @@ def smoke_test(args: argparse.Namespace) -> int:
 
 
 def _smoke_model(settings: AppSettings, errors: list[str]) -> dict[str, Any]:
-    from captioner.app.engine import ModelRequest, load_recognizer
     from captioner.asr.errors import CaptionerError
+    from captioner.live.model_loading import ModelRequest, load_live_model
 
     if not settings.model_dir:
         errors.append("model: no model folder (pass --model DIR)")
@@ -156,8 +156,10 @@ def _smoke_model(settings: AppSettings, errors: list[str]) -> dict[str, Any]:
     try:
         import numpy as np
 
-        rec, info = load_recognizer(ModelRequest(settings.model_dir, settings.decoder, settings.lookahead_ms,
-                                                 settings.provider))
+        model = load_live_model(ModelRequest(settings.model_dir, settings.decoder, settings.lookahead_ms,
+                                             settings.provider))
+        info = model.info
+        rec = model.new_stream()
         rec.accept(np.zeros(rec.sample_rate, dtype=np.float32))
         rec.finish()
     except CaptionerError as exc:

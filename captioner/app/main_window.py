@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.app.engine import ModelInfo
 from captioner.app.icons import app_icon, dot_icon, glyph_icon
 from captioner.app.level_meter import LevelMeter
 from captioner.app.qt_util import timer
 from captioner.app.transcript import TranscriptView
 from captioner.app.worker import Stats
-from captioner.audio.devices import SourceInfo
+from captioner.audio.devices import DEFAULT_KEY, SourceInfo, is_system_audio
 from captioner.formats import TranscriptFormat
+from captioner.live.model_loading import ModelInfo
 
 STATE_TEXT = {
     "idle": ("Stopped", "#e2e8f0", "#334155"),
@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
     pauseRequested = Signal()
     stopRequested = Signal()
     sourceChosen = Signal(str)
+    secondSourceChosen = Signal(str)  # "": caption one source
     settingsRequested = Signal()
     exportRequested = Signal(str)
     overlayToggled = Signal(bool)
@@ -154,6 +155,27 @@ class MainWindow(QMainWindow):
         self.meter.setFixedWidth(130)
         row.addWidget(self.meter)
         grid.addLayout(row)
+
+        also = QHBoxLayout()
+        also.setSpacing(6)
+        also_label = QLabel("Also &caption", card)
+        also_label.setObjectName("Muted")
+        self.second_source = QComboBox(card)
+        self.second_source.setAccessibleName("Also caption")
+        self.second_source.setToolTip("A second source captioned at the same time: the other people in a call "
+                                      "(system audio) beside your microphone, or the other way round")
+        self.second_source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.second_source.setMinimumContentsLength(24)
+        self.second_source.activated.connect(
+            lambda i: self.secondSourceChosen.emit(str(self.second_source.itemData(i) or "")))
+        also_label.setBuddy(self.second_source)
+        self.labels_hint = QLabel("", card)
+        self.labels_hint.setObjectName("Muted")
+        also.addWidget(also_label)
+        also.addWidget(self.second_source, 1)
+        also.addWidget(self.labels_hint)
+        self._also_row = [also_label, self.second_source, self.labels_hint]
+        grid.addLayout(also)
 
         row2 = QHBoxLayout()
         row2.setSpacing(8)
@@ -246,12 +268,19 @@ class MainWindow(QMainWindow):
         self.model_dot.setPixmap(dot_icon(colour, 10).pixmap(10, 10))
 
     # -- updates from the controller -----------------------------------------------------------------
-    def set_sources(self, sources: list[SourceInfo], selected: str, file_label: str | None = None) -> None:
+    def set_sources(self, sources: list[SourceInfo], selected: str, file_label: str | None = None,
+                    second: str = "", labels: tuple[str, str] = ("You", "Others")) -> None:
+        """Fill the pickers; the second lists the sources of the other kind than ``selected`` (a microphone
+        beside system audio), and ``labels`` are what captions of a microphone and of system audio are called."""
         self.source.clear()
+        self.second_source.clear()
+        for widget in self._also_row:
+            widget.setVisible(not file_label)
         if file_label:
             self.source.addItem(file_label, "file")
             self.source.setEnabled(False)
             return
+        self._fill_second(sources, selected, second, labels)
         for s in sources:
             self.source.addItem(s.label, s.key)
         index = self.source.findData(selected)
@@ -260,6 +289,26 @@ class MainWindow(QMainWindow):
             index = self.source.count() - 1
         self.source.setCurrentIndex(max(0, index))
         self.source.setEnabled(True)
+
+    def _fill_second(self, sources: list[SourceInfo], selected: str, second: str, labels: tuple[str, str]) -> None:
+        want_system = not is_system_audio(selected)
+        self.second_source.addItem("Nothing else", "")
+        for s in sources:
+            if is_system_audio(s.key) == want_system and s.key != DEFAULT_KEY:
+                self.second_source.addItem(s.label, s.key)
+        index = self.second_source.findData(second) if second else 0
+        if index < 0 and is_system_audio(second) == want_system:
+            self.second_source.addItem(f"{second.partition(':')[2] or second} (not connected)", second)
+            index = self.second_source.count() - 1
+        self.second_source.setCurrentIndex(max(0, index))
+        self.second_source.setEnabled(self.second_source.count() > 1)
+        if self.second_source.count() == 1:
+            self.second_source.setItemText(0, "Nothing else (no system audio found)" if want_system
+                                           else "Nothing else (no microphone found)")
+        mic, system = labels
+        both = self.second_source.currentData()
+        self.labels_hint.setText(f"Captions are labelled “{mic}” (microphone) and “{system}” (system audio)"
+                                 if both else "")
 
     def set_state(self, state: str) -> None:
         self._state = state

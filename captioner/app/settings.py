@@ -6,6 +6,7 @@ migration live here so a renamed key cannot silently reset a user's choice somew
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,14 @@ from captioner.private_files import make_private, private_folder
 SETTINGS_VERSION = 1
 PROVIDERS = ("auto", "cuda", "cpu")
 DECODERS = ("rnnt", "ctc")
+
+
+class EchoHandling(enum.Enum):
+    """What to do with words heard on both sources (a microphone that hears the speakers)."""
+
+    KEEP_SYSTEM_AUDIO = "keep-system-audio"
+    """Show them once, as system audio's."""
+    KEEP_BOTH = "keep-both"
 
 
 @dataclass
@@ -45,6 +54,10 @@ class AppSettings:
     provider: str = "auto"
     language: str = ""  # for language-prompt models; "": the model's own default (automatic when it has one)
     source_key: str = "default"
+    second_source_key: str = ""  # "": caption one source; else a source of the other kind, captioned too
+    microphone_label: str = "You"
+    system_audio_label: str = "Others"
+    echo: EchoHandling = EchoHandling.KEEP_SYSTEM_AUDIO
     overlay: OverlayStyle = field(default_factory=OverlayStyle)
     overlay_visible: bool = True
     overlay_geometry: tuple[int, int, int, int] | None = None  # x, y, w, h
@@ -83,6 +96,11 @@ def load_settings(qs: QSettings) -> AppSettings:
     s.provider = provider if provider in PROVIDERS else "auto"
     s.language = _read(qs, "model/language", s.language)
     s.source_key = _read(qs, "audio/source", s.source_key)
+    s.second_source_key = _read(qs, "audio/second_source", s.second_source_key)
+    s.microphone_label = _read(qs, "audio/microphone_label", s.microphone_label).strip() or "You"
+    s.system_audio_label = _read(qs, "audio/system_audio_label", s.system_audio_label).strip() or "Others"
+    echo = _read(qs, "audio/echo", s.echo.value)
+    s.echo = next((e for e in EchoHandling if e.value == echo), s.echo)
     s.autosave = _read(qs, "transcript/autosave", s.autosave)
     s.demo_notice_dismissed = _read(qs, "ui/demo_notice_dismissed", s.demo_notice_dismissed)
     s.overlay_visible = _read(qs, "overlay/visible", s.overlay_visible)
@@ -114,6 +132,10 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     qs.setValue("model/provider", s.provider)
     qs.setValue("model/language", s.language)
     qs.setValue("audio/source", s.source_key)
+    qs.setValue("audio/second_source", s.second_source_key)
+    qs.setValue("audio/microphone_label", s.microphone_label)
+    qs.setValue("audio/system_audio_label", s.system_audio_label)
+    qs.setValue("audio/echo", s.echo.value)
     qs.setValue("transcript/autosave", s.autosave)
     qs.setValue("ui/demo_notice_dismissed", s.demo_notice_dismissed)
     qs.setValue("overlay/visible", s.overlay_visible)

@@ -38,15 +38,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.app.engine import ModelInfo, live_default_lookahead
 from captioner.app.model_check import ModelChecker
 from captioner.app.model_import import NemoImportJob
 from captioner.app.models_page import ModelsPage
 from captioner.app.platform_notes import overlay_limitations
 from captioner.app.qt_util import timer
-from captioner.app.settings import AppSettings, OverlayStyle
+from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle
 from captioner.asr.inspect import InspectReport
-from captioner.audio.devices import SourceInfo
+from captioner.audio.devices import SourceInfo, is_system_audio
+from captioner.live.model_loading import ModelInfo, live_default_lookahead
 from captioner.model_manager.store import free_folder_name
 from captioner.paths import user_models_dir
 
@@ -358,6 +358,37 @@ class SettingsDialog(QDialog):
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #64748b;")
         form.addRow("", hint)
+        self.second_source = QComboBox(w)
+        self.second_source.setAccessibleName("Also caption")
+        self.second_source.addItem("Nothing else", "")
+        for s in sources:
+            if s.kind != "default":
+                self.second_source.addItem(s.label, s.key)
+        second = self._settings.second_source_key
+        index = self.second_source.findData(second) if second else 0
+        if index < 0:
+            self.second_source.addItem(f"{second} (not connected)", second)
+            index = self.second_source.count() - 1
+        self.second_source.setCurrentIndex(max(0, index))
+        form.addRow("Also caption", self.second_source)
+        self.microphone_label = QLineEdit(self._settings.microphone_label, w)
+        self.microphone_label.setAccessibleName("Label for the microphone's captions")
+        self.system_audio_label = QLineEdit(self._settings.system_audio_label, w)
+        self.system_audio_label.setAccessibleName("Label for system audio's captions")
+        for edit in (self.microphone_label, self.system_audio_label):
+            edit.setMaxLength(24)
+        form.addRow("Microphone captions are", self.microphone_label)
+        form.addRow("System audio captions are", self.system_audio_label)
+        self.keep_echo = QCheckBox("Show words heard on both sources twice", w)
+        self.keep_echo.setChecked(self._settings.echo is EchoHandling.KEEP_BOTH)
+        form.addRow("Echo", self.keep_echo)
+        echo_hint = QLabel("With a microphone and system audio together, the microphone also hears the speakers. "
+                           "Captioner shows such words once, as system audio's, unless this is ticked; the "
+                           "microphone's own lines then reach the transcript about two seconds later. Headphones "
+                           "avoid the echo altogether.", w)
+        echo_hint.setWordWrap(True)
+        echo_hint.setStyleSheet("color: #64748b;")
+        form.addRow("", echo_hint)
         self.autosave = QCheckBox("Autosave every session (append-only, under the user data folder)", w)
         self.autosave.setChecked(self._settings.autosave)
         form.addRow("Transcript", self.autosave)
@@ -472,6 +503,13 @@ class SettingsDialog(QDialog):
             s.provider = str(self.provider.currentData())
             s.language = str(self.language.currentData() or "") if self.language.count() else ""
         s.source_key = str(self.source.currentData() or s.source_key)
+        second = str(self.second_source.currentData() or "")
+        s.second_source_key = second if is_system_audio(second) != is_system_audio(s.source_key) else ""
+        s.microphone_label = self.microphone_label.text().strip() or s.microphone_label
+        s.system_audio_label = self.system_audio_label.text().strip() or s.system_audio_label
+        if s.microphone_label == s.system_audio_label:
+            s.system_audio_label = f"{s.system_audio_label} (system)"
+        s.echo = EchoHandling.KEEP_BOTH if self.keep_echo.isChecked() else EchoHandling.KEEP_SYSTEM_AUDIO
         s.autosave = self.autosave.isChecked()
         s.overlay = self.overlay_style()
         return s

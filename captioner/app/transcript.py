@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 
 from captioner.app.qt_util import tool_button
 from captioner.asr.segmenter import Segment
-from captioner.formats import clock
+from captioner.formats import clock, to_timed_text
 
 MAX_HIGHLIGHTS = 5000
+SOURCE_COLOURS = ("#1d4ed8", "#047857", "#7c3aed", "#be123c")
 
 
 class TranscriptView(QWidget):
@@ -35,6 +36,7 @@ class TranscriptView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._segments: list[Segment] = []
+        self._source_colours: dict[str, str] = {}
         self._selections: list[QTextEdit.ExtraSelection] = []  # search matches, in document order
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("Transcript")
@@ -103,6 +105,8 @@ class TranscriptView(QWidget):
         follow = bar.value() >= bar.maximum() - 4
         stamp = f'<span style="color:#8a94a6">[{clock(segment.start_s)}]</span>&nbsp;&nbsp;'
         body = html.escape(segment.text)
+        if segment.source and not segment.gap:
+            body = f'<b style="color:{self._colour(segment.source)}">{html.escape(segment.source)}:</b> {body}'
         if segment.gap:
             body = f'<i style="color:#b45309">{body}</i>'
         end = self.text.document().characterCount() - 1  # where the text so far ends
@@ -111,6 +115,10 @@ class TranscriptView(QWidget):
             bar.setValue(bar.maximum())
         if self.search.text():
             self._add_matches(self.search.text(), end)
+
+    def _colour(self, source: str) -> str:
+        """A steady colour per source, in order of appearance, so a reader can follow who said what."""
+        return self._source_colours.setdefault(source, SOURCE_COLOURS[len(self._source_colours) % len(SOURCE_COLOURS)])
 
     def set_tentative(self, text: str) -> None:
         self.tentative.setText(text)
@@ -122,7 +130,7 @@ class TranscriptView(QWidget):
         self._highlight(self.search.text())
 
     def transcript_with_times(self) -> str:
-        return "".join(f"[{clock(s.start_s)}] {s.text}\n" for s in self._segments)
+        return to_timed_text(self._segments)
 
     def copy_all(self) -> None:
         QGuiApplication.clipboard().setText(self.transcript_with_times())

@@ -27,6 +27,8 @@ class Segment:
     end_s: float
     token_ids: tuple[int, ...] = ()
     gap: bool = False
+    source: str = ""
+    """The label of the audio source it was heard on ("You", "Others"); "" when there is one source."""
 
 
 @dataclass
@@ -37,8 +39,9 @@ class SegmenterUpdate:
 
 class CaptionSegmenter:
     def __init__(self, decode: Callable[[Sequence[int]], str], frame_s: float, pause_s: float = 0.8,
-                 max_line_s: float = 7.0, max_chars: int = MAX_LINE_CHARS) -> None:
+                 max_line_s: float = 7.0, max_chars: int = MAX_LINE_CHARS, source: str = "") -> None:
         self._decode = decode
+        self._source = source
         self._frame_s = frame_s
         self._pause_s = pause_s
         self._max_line_s = max_line_s
@@ -50,6 +53,15 @@ class CaptionSegmenter:
     @property
     def tentative(self) -> str:
         return self._tentative
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def open_since_s(self) -> float | None:
+        """Where the open (uncommitted) line starts; None when nothing is open."""
+        return self._open[0].start_s if self._open else None
 
     def push(self, tokens: Iterable[Token], now_s: float) -> SegmenterUpdate:
         """Add new tokens; ``now_s`` is how far the stream has been decoded (commits after a pause)."""
@@ -79,7 +91,8 @@ class CaptionSegmenter:
     def mark_gap(self, start_s: float, end_s: float) -> list[Segment]:
         """Commit the open line, then a gap segment for audio skipped to catch up with real time."""
         out = self.flush()
-        out.append(Segment(f"[{end_s - start_s:.1f} s skipped to catch up]", start_s, end_s, gap=True))
+        out.append(Segment(f"[{end_s - start_s:.1f} s skipped to catch up]", start_s, end_s, gap=True,
+                           source=self._source))
         return out
 
     def _breaks_before(self, token: Token) -> bool:
@@ -103,7 +116,8 @@ class CaptionSegmenter:
     def _commit(self, upto: int | None = None) -> Segment:
         taken = self._open if upto is None else self._open[:upto]
         ids = tuple(t.id for t in taken)
-        segment = Segment(self._decode(ids).strip(), taken[0].start_s, taken[-1].start_s + self._frame_s, ids)
+        segment = Segment(self._decode(ids).strip(), taken[0].start_s, taken[-1].start_s + self._frame_s, ids,
+                          source=self._source)
         self._open = [] if upto is None else self._open[upto:]
         self._open_chars = sum(len(t.text) for t in self._open)
         self._tentative = self._decode([t.id for t in self._open]).strip() if self._open else ""

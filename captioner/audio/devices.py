@@ -28,6 +28,11 @@ class SourceInfo:
     sample_rate: float = 48000.0
 
 
+def is_system_audio(key: str) -> bool:
+    """Whether a source key names system audio (what the speakers play) rather than a microphone."""
+    return key.startswith("system:")
+
+
 def _inputs() -> list[dict[str, Any]]:
     try:
         devices = sd.query_devices()

@@ -37,7 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
 
     transcribe = commands.add_parser("transcribe", help="stream an audio file through the recognizer")
-    transcribe.add_argument("audio", metavar="AUDIO")
+    transcribe.add_argument("audio", metavar="AUDIO", nargs="?", help="the file to transcribe")
+    transcribe.add_argument("--source", dest="sources", action="append", metavar="NAME=FILE",
+                            help="caption several files at once as the app captions a microphone and system "
+                                 "audio: each labelled NAME, merged by time (repeat for each file)")
+    transcribe.add_argument("--prefer", metavar="NAME",
+                            help="with --source: words heard on two sources at once (a microphone hearing the "
+                                 "speakers) are shown once, as NAME's (default: keep both)")
     transcribe.add_argument("--model", metavar="DIR", help="model folder (default: the bundled model)")
     transcribe.add_argument("--decoder", choices=("rnnt", "ctc"), default="rnnt")
     transcribe.add_argument("--lookahead-ms", type=int, metavar="MS",

@@ -1,20 +1,23 @@
-"""``captioner transcribe AUDIO``: the same streaming recognizer the app uses, fed from a file."""
+"""``captioner transcribe AUDIO``: the same streaming recognizer the app uses, fed from a file.
+
+One file is streamed straight through one recognizer as fast as it goes. Several files (``--source``)
+and ``--realtime`` go through the app's live pipeline instead (``transcribe_sources``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import TextIO
 
-from captioner.asr.errors import AudioInputError, CaptionerError
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, Token
-from captioner.asr.segmenter import CaptionSegmenter, Segment, segment_tokens
-from captioner.audiofile import iter_audio_blocks
-from captioner.formats import TranscriptFormat, render, vtt_time
+from captioner.asr.segmenter import segment_tokens
+from captioner.audio.file_reader import iter_audio_blocks
+from captioner.errors import AudioInputError, CaptionerError
+from captioner.formats import TranscriptFormat, render
 from captioner.paths import MODEL_ENV, default_model_dir
 
 
@@ -30,58 +33,32 @@ def resolve_model_dir(given: str | None) -> Path:
     return found
 
 
-class LiveCaptionPrinter:
-    """Prints committed lines as they are decided; on a terminal, also the tentative line in place."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
-
-    def show(self, committed: list[Segment], tentative: str) -> None:
-        out = self._stream
-        if self._tty:
-            out.write("\r\033[K")
-        for segment in committed:
-            out.write(f"[{vtt_time(segment.start_s)}] {segment.text}\n")
-        if self._tty and tentative:
-            out.write(f"\033[2m{tentative}\033[0m")
-        out.flush()
-
-
 def run_transcribe(args: argparse.Namespace) -> int:
+    if args.sources or args.realtime:
+        if args.sources and args.audio:
+            raise CaptionerError("Give either one AUDIO file or --source NAME=FILE options, not both.")
+        from captioner.cli.transcribe_sources import run_through_pipeline
+
+        return run_through_pipeline(args)
+    if not args.audio:
+        raise CaptionerError("Give an AUDIO file to transcribe, or --source NAME=FILE for each of several.")
+    if args.prefer is not None:
+        raise CaptionerError("--prefer chooses between --source files; with one file there is nothing to choose.")
     folder = load_model_folder(resolve_model_dir(args.model))
     recognizer = StreamingRecognizer(folder, decoder=args.decoder, lookahead_ms=args.lookahead_ms, mode=args.mode,
                                      provider=args.provider, threads=args.threads, language=args.language)
-    live = None
-    segmenter = None
-    if args.realtime:
-        live = LiveCaptionPrinter(sys.stdout if args.format == "text" else sys.stderr)
-        segmenter = CaptionSegmenter(recognizer.tokenizer.decode, recognizer.frame_s)
     tokens: list[Token] = []
-    started = time.monotonic()
     broken: AudioInputError | None = None
     blocks = iter_audio_blocks(Path(args.audio), recognizer.sample_rate)
     try:
         for block in blocks:
-            if args.realtime:
-                delay = started + recognizer.audio_seconds - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            new = recognizer.accept(block)
-            tokens += new
-            if live and segmenter:
-                update = segmenter.push(new, recognizer.decoded_seconds)
-                live.show(update.committed, update.tentative)
+            tokens += recognizer.accept(block)
     except AudioInputError as exc:
         if recognizer.audio_seconds == 0:
             raise
         broken = exc  # keep what was heard before the break, and say where it was
-    new = recognizer.finish()
-    tokens += new
-    if live and segmenter:
-        live.show(segmenter.push(new, recognizer.decoded_seconds).committed + segmenter.flush(), "")
-    if not (live and args.format == "text"):
-        write_result(args, recognizer, tokens, sys.stdout)
+    tokens += recognizer.finish()
+    write_result(args, recognizer, tokens, sys.stdout)
     if recognizer.nonfinite_samples:
         print(f"captioner: warning: {recognizer.nonfinite_samples} samples of {args.audio} were not numbers (NaN or "
               "infinity) and were treated as silence.", file=sys.stderr)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from captioner.app.engine import live_default_lookahead
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer
+from captioner.live.model_loading import live_default_lookahead
 
 
 def app_recognizer(model_dir: Path) -> StreamingRecognizer:

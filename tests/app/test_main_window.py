@@ -10,13 +10,13 @@ import pytest
 from PySide6.QtGui import QGuiApplication, QTextCursor, QTextDocument
 from pytestqt.qtbot import QtBot
 
-from captioner.app.engine import ModelInfo
 from captioner.app.export_dialog import export_to
 from captioner.app.level_meter import FLOOR_DB, LevelMeter
 from captioner.app.main_window import MainWindow
 from captioner.app.worker import Stats
 from captioner.asr.segmenter import Segment
 from captioner.formats import TranscriptFormat, to_text
+from captioner.live.model_loading import ModelInfo
 
 INFO = ModelInfo("tiny", "/m/tiny", "rnnt", 80, (80, 480), ("rnnt", "ctc"), "CPUExecutionProvider")
 SEGMENTS = [Segment("hello there", 0.5, 1.6), Segment("[2.0 s skipped to catch up]", 1.6, 3.6, gap=True),

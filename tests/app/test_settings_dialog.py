@@ -9,9 +9,11 @@ from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from captioner.app.controller import CaptionerController
-from captioner.app.engine import live_default_lookahead
 from captioner.app.settings_dialog import SettingsDialog
 from captioner.asr.model_report import inspect_model_folder
+from captioner.live.model_loading import live_default_lookahead
+
+from .worker_beats import nowhere, round_trip
 
 
 def _wait_verdict(qtbot: QtBot, dialog: SettingsDialog) -> None:
@@ -39,9 +41,9 @@ def test_bad_folder_shows_message_and_keeps_old_model(qtbot: QtBot, controller_f
     loads: list[object] = []
     c.worker.modelLoaded.connect(loads.append)
     dialog.accept()
-    qtbot.wait(300)
+    failures = round_trip(qtbot, c.worker, nowhere(c, tmp_path))  # a load the accept asked for comes before
     assert c.settings.model_dir == str(model_dir)
-    assert loads == []
+    assert loads == [] and len(failures) == 1, failures  # the bad folder was not even tried
     assert c.model_info is not None and Path(c.model_info.path) == model_dir
 
 
@@ -87,7 +89,7 @@ def test_a_model_check_that_outlives_its_dialog_is_dropped(qtbot: QtBot, model_d
     import threading
 
     import shiboken6
-    from PySide6.QtCore import QObject
+    from PySide6.QtCore import QCoreApplication, QObject
 
     from captioner.app import model_check
     from captioner.app.model_check import ModelChecker
@@ -113,18 +115,22 @@ def test_a_model_check_that_outlives_its_dialog_is_dropped(qtbot: QtBot, model_d
     assert gave_up == [], "... and closing it did not wait for the check to finish"
     released.set()
     qtbot.waitUntil(lambda: answers == [str(model_dir)], timeout=30_000)
-    qtbot.wait(100)
+    assert kept.wait(30_000), "both checks have finished"
+    QCoreApplication.sendPostedEvents()  # and whatever they sent has been delivered
     assert answers == [str(model_dir)] and gave_up == [False, False]
 
 
-def test_ok_without_changes_reloads_nothing(qtbot: QtBot, controller_factory, model_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ok_without_changes_reloads_nothing(qtbot: QtBot, controller_factory, model_dir: Path,  # type: ignore[no-untyped-def]
+                                           tmp_path: Path) -> None:
     c: CaptionerController = controller_factory("--model", str(model_dir))
     qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
     assert c.settings.lookahead_ms is None
     dialog = c.open_settings()
     _wait_verdict(qtbot, dialog)
-    with qtbot.assertNotEmitted(c.worker.modelLoaded, wait=1000):
+    with qtbot.assertNotEmitted(c.worker.modelLoaded):
         dialog.accept()
+        failures = round_trip(qtbot, c.worker, nowhere(c, tmp_path))  # a reload the accept asked for comes before
+    assert len(failures) == 1, failures
     assert c.settings.lookahead_ms is None, "still the live default, not a pinned 480 ms"
 
 

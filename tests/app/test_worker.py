@@ -10,10 +10,11 @@ import pytest
 import soundfile as sf
 from pytestqt.qtbot import QtBot
 
-from captioner.app.engine import ModelInfo, ModelRequest
 from captioner.app.worker import InferenceWorker, Stats
+from captioner.asr.recognizer import StreamingRecognizer
 from captioner.asr.segmenter import Segment
 from captioner.audio.ringbuffer import RingBuffer
+from captioner.live.model_loading import ModelInfo, ModelRequest
 
 from .engine_ref import app_recognizer
 
@@ -73,7 +74,7 @@ def test_model_info_describes_what_runs(worker: InferenceWorker, model_dir: Path
     ((0, 960), 0),              # a tie goes to the shorter delay
 ])
 def test_live_default_lookahead_is_the_closest_to_480_ms(lookaheads: tuple[int, ...], chosen: int) -> None:
-    from captioner.app.engine import live_default_lookahead
+    from captioner.live.model_loading import live_default_lookahead
 
     assert live_default_lookahead(lookaheads) == chosen
 
@@ -82,7 +83,7 @@ def test_bad_model_keeps_the_old_one(worker: InferenceWorker, tmp_path: Path, qt
     with qtbot.waitSignal(worker.modelFailed, timeout=10_000) as sig:
         worker.load_model(ModelRequest(str(tmp_path / "nope")))
     assert str(tmp_path / "nope") in sig.args[0]
-    assert worker._rec is not None
+    assert worker.pipeline.model is not None
 
 
 def test_falling_behind_skips_ahead_and_marks_gap(worker: InferenceWorker, speech_wav: Path, qtbot: QtBot) -> None:
@@ -138,7 +139,7 @@ def test_model_switch_commits_old_text_first(worker: InferenceWorker, other_mode
                                             qtbot: QtBot) -> None:
     src = FakeInput()
     tentative: list[str] = []
-    worker.tentativeChanged.connect(tentative.append)
+    worker.tentativeChanged.connect(lambda text, source: tentative.append(text))
     segments: list[Segment] = []
     worker.segmentCommitted.connect(segments.append)
     worker.start_captioning(lambda: src)
@@ -155,7 +156,7 @@ def test_model_switch_commits_old_text_first(worker: InferenceWorker, other_mode
 def test_level_signal_follows_the_audio(worker: InferenceWorker, qtbot: QtBot) -> None:
     src = FakeInput(rate=16000, channels=1)
     levels: list[float] = []
-    worker.levelChanged.connect(levels.append)
+    worker.levelChanged.connect(lambda dbfs, source: levels.append(dbfs))
     worker.open_input(lambda: src)
     qtbot.wait(100)
     src.ring.write(np.full((1600, 1), 0.5, np.float32))
@@ -189,6 +190,13 @@ def test_format_change_on_reconnect_commits_decoded_words(worker: InferenceWorke
     assert expected, "the fixture model emits tokens for this audio"
     qtbot.waitUntil(lambda: sum(len(s.token_ids) for s in segments) >= len(expected), timeout=5000)
     assert [i for s in segments for i in s.token_ids] == expected
+
+
+def _stream(worker: InferenceWorker) -> StreamingRecognizer:
+    """The recognizer stream of the worker's one source (read once the session runs)."""
+    stream = worker.pipeline.channels[0].stream
+    assert stream is not None
+    return stream
 
 
 def _fail_once(rec: object, when_final: bool, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
@@ -226,8 +234,7 @@ def test_failed_flush_restarts_the_stream(worker: InferenceWorker, speech_wav: P
     worker.statusMessage.connect(messages.append)
     worker.start_captioning(lambda: src)
     qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
-    assert worker._rec is not None
-    failed = _fail_once(worker._rec, True, monkeypatch)
+    failed = _fail_once(_stream(worker), True, monkeypatch)
     audio = _speech(speech_wav)
     _feed(src, audio, qtbot)
     worker.pause()
@@ -258,7 +265,7 @@ def test_repeated_error_is_reported_at_most_every_few_seconds(worker: InferenceW
     def broken(final: bool) -> object:
         raise RuntimeError("no GPU memory")
 
-    monkeypatch.setattr(worker._rec, "_run", broken)  # every chunk fails
+    monkeypatch.setattr(_stream(worker), "_run", broken)  # every chunk fails
     _feed(src, _speech(speech_wav)[: 48000], qtbot, block=2400)  # 1 s in 20 blocks, each one failing
     qtbot.wait(100)
     assert messages == ["Internal error in the caption thread: RuntimeError: no GPU memory"]

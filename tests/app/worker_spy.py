@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from captioner.app.worker import InferenceWorker
+from captioner.live.commands import SourceRequest
 
 
 def record_start_times(worker: InferenceWorker) -> list[float | None]:
-    """The ``started_at`` of every ``start_captioning`` call from now on (the call still goes through)."""
+    """The ``started_at`` of every ``start_session`` call from now on (the call still goes through)."""
     started: list[float | None] = []
-    real = worker.start_captioning
+    real = worker.start_session
 
-    def start_captioning(factory=None, started_at=None):  # type: ignore[no-untyped-def]
+    def start_session(sources: tuple[SourceRequest, ...] | None = None, started_at: float | None = None) -> None:
         started.append(started_at)
-        real(factory, started_at)
+        real(sources, started_at)
 
-    worker.start_captioning = start_captioning  # type: ignore[method-assign]
+    worker.start_session = start_session  # type: ignore[method-assign]
     return started

@@ -1,15 +1,17 @@
-"""Loading a model for the app: settings in, a ready ``StreamingRecognizer`` and its description out.
+"""Loading a model for live captioning: the user's request in, one shared model and its description out.
 
-Qt-free so the worker thread (and ``--smoke-test``) can call it directly.
+A :class:`LiveModel` opens the folder's graphs once; every audio source gets its own recognizer stream
+over them (``new_stream``), so a second source costs its stream state, not a second copy of the model.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from captioner.asr.model_folder import load_model_folder
-from captioner.asr.recognizer import StreamingRecognizer
+from captioner.asr.recognizer import LoadedModel, StreamingRecognizer
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,10 @@ class ModelRequest:
     provider: str = "auto"
     language: str = ""
     """For language-prompt models; "" or a locale the model lacks: the model's default."""
+    mode: str | None = None
+    """NeMo's streaming mode A or B, or S as sherpa-onnx streams; None: the folder's natural one."""
+    threads: int | None = None
+    """ONNX Runtime intra-op threads; None: its default."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,33 @@ def live_default_lookahead(lookaheads: list[int] | tuple[int, ...]) -> int:
     return min(lookaheads, key=lambda ms: (abs(ms - LIVE_LOOKAHEAD_MS), ms))
 
 
-def load_recognizer(req: ModelRequest) -> tuple[StreamingRecognizer, ModelInfo]:
+class LiveModel:
+    """One loaded model and the streaming settings every source's stream uses."""
+
+    def __init__(self, model: LoadedModel, decoder: str, lookahead_ms: int, language: str | None,
+                 first_stream: StreamingRecognizer, info: ModelInfo) -> None:
+        self.model = model
+        self.mode = first_stream.mode
+        self.decoder = decoder
+        self.lookahead_ms = lookahead_ms
+        self.language = language
+        self.info = info
+        self._spare: StreamingRecognizer | None = first_stream
+
+    def new_stream(self) -> StreamingRecognizer:
+        """A fresh stream (own caches, decoder state and featurizer) over the shared graphs."""
+        if self._spare is not None:  # the stream built while loading proved the graphs work: use it first
+            stream, self._spare = self._spare, None
+            return stream
+        return StreamingRecognizer(self.model, decoder=self.decoder, lookahead_ms=self.lookahead_ms,
+                                   mode=self.mode, language=self.language)
+
+
+def load_live_model(req: ModelRequest) -> LiveModel:
     """Open the model; a decoder or lookahead the folder lacks falls back to what it has.
 
     Raises ``CaptionerError`` (``ModelFolderError``, ``ProviderError``) with a user-facing message.
     """
-    import time
-
     started = time.perf_counter()
     folder = load_model_folder(Path(req.model_dir).expanduser())
     spec = folder.spec
@@ -74,8 +100,8 @@ def load_recognizer(req: ModelRequest) -> tuple[StreamingRecognizer, ModelInfo]:
     lookahead = req.lookahead_ms if req.lookahead_ms in lookaheads else live_default_lookahead(lookaheads)
     languages = tuple(sorted(spec.prompt.dictionary)) if spec.prompt else ()
     language = req.language if req.language in languages else None
-    rec = StreamingRecognizer(folder, decoder=decoder, lookahead_ms=lookahead, provider=req.provider,
-                              language=language)
+    model = LoadedModel(folder, req.provider, req.threads)
+    stream = StreamingRecognizer(model, decoder=decoder, lookahead_ms=lookahead, mode=req.mode, language=language)
     info = ModelInfo(spec.name, str(folder.path), decoder, lookahead, tuple(lookaheads),
-                     tuple(decoders), rec.provider, time.perf_counter() - started, rec.language, languages)
-    return rec, info
+                     tuple(decoders), stream.provider, time.perf_counter() - started, stream.language, languages)
+    return LiveModel(model, decoder, lookahead, stream.language, stream, info)
