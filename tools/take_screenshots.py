@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPixmap
@@ -37,6 +39,14 @@ SAMPLE = [
     (46.2, 50.3, "Perfect. Marco, what about the latency numbers on the older machines?"),
 ]
 TENTATIVE = "We measured about six hundred milliseconds end to end on the"
+TWO_SOURCES = [
+    (1.2, 4.0, "Others", "Can everyone see the roadmap on my screen?"),
+    (4.6, 5.9, "You", "Yes, it's clear."),
+    (6.3, 11.0, "Others", "Good. The first milestone moved to the end of March."),
+    (11.5, 15.2, "You", "Does that change the date for the beta testers?"),
+    (15.8, 20.4, "Others", "No, the beta stays on the twelfth; only the public release moves."),
+]
+TWO_SOURCES_TENTATIVE = ("You", "Great, then I'll tell the support team this")
 
 
 class MeetingMock(QWidget):
@@ -132,6 +142,30 @@ def demo_notice(c: object, settle: object) -> None:
     c.window.grab().save(str(OUT / "demo-notice.png"))  # type: ignore[attr-defined]
 
 
+def two_sources(c: Any, meeting: QWidget, settle: Callable[[int], None]) -> None:
+    """The main window and the overlay while a microphone ("You") and system audio ("Others") are captioned."""
+    from captioner.asr.segmenter import Segment
+
+    window = c.window
+    window.transcript.clear()
+    c.overlay.clear()
+    picker = window.second_source
+    if picker.count() < 2:
+        picker.addItem("Default microphone", "default")
+    picker.setCurrentIndex(1)
+    window.labels_hint.setText("Captions are labelled “You” (microphone) and “Others” (system audio)")
+    for start, end, source, text in TWO_SOURCES:
+        c._on_segment(Segment(text, start, end, source=source))
+    c._on_tentative(TWO_SOURCES_TENTATIVE[1], TWO_SOURCES_TENTATIVE[0])
+    window.set_state("running")
+    settle(400)
+    window.grab().save(str(OUT / "main-window-two-sources.png"))
+    c.overlay.show()
+    c.overlay.raise_()
+    settle(400)
+    composite(meeting, c.overlay).save(str(OUT / "overlay-two-sources.png"))
+
+
 def main() -> int:
     model = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "fixtures" / "models" / "tiny-a"
     tmp = Path(tempfile.mkdtemp(prefix="captioner-shots-"))
@@ -207,6 +241,7 @@ def main() -> int:
     settle()
     composite(meeting, c.overlay, c.overlay.hint_bubble).save(str(OUT / "overlay-click-through.png"))
     c.set_click_through(False)
+    two_sources(c, meeting, settle)
 
     dialog = c.open_settings()
     dialog.move(QPoint(100, 80))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 class Word:
     text: str
     tentative: bool
+    label: bool = False
+    """A source's label ("You:"): drawn apart from the words, and the start of a new line."""
 
 
 def wrap_tail(words: list[Word], max_width: float, lines: int, width_of: Callable[[Word], float],
@@ -28,7 +30,7 @@ def wrap_tail(words: list[Word], max_width: float, lines: int, width_of: Callabl
     for w in words:
         ww = width_of(w)
         needed = ww if not current else used + space + ww
-        if current and needed > max_width:
+        if current and (needed > max_width or w.label):
             out.append(current)
             current, used = [w], ww
         else:
@@ -45,3 +47,19 @@ def to_words(committed: str, tentative: str) -> list[Word]:
     open_words = tentative.split()
     return ([Word(t, False) for t in committed.split()] + [Word(t, False) for t in open_words[:-1]]
             + [Word(t, True) for t in open_words[-1:]])
+
+
+def to_labelled_words(committed: list[tuple[str, str]], tentative: tuple[str, str]) -> list[Word]:
+    """Like ``to_words`` for captions of several sources: ``(source, text)`` pieces; where the source changes,
+    its label starts a new line, so a reader sees at once who is speaking."""
+    words: list[Word] = []
+    last = ""
+    for i, (source, text) in enumerate([*committed, tentative]):
+        final = i < len(committed)
+        piece = to_words(text, "") if final else to_words("", text)
+        if source and source != last and piece:
+            words.append(Word(f"{source}:", False, label=True))
+        if piece:
+            last = source or last
+        words += piece
+    return words

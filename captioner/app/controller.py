@@ -32,7 +32,7 @@ from captioner.audio.capture import AudioInput, DeviceCapture
 from captioner.audio.devices import SourceInfo, find_source, is_system_audio, list_sources, rescan_portaudio
 from captioner.audio.file_feeder import FileFeeder
 from captioner.errors import AudioInputError
-from captioner.formats import TranscriptFormat, labelled
+from captioner.formats import TranscriptFormat
 from captioner.live.commands import SourceRequest
 from captioner.live.model_loading import ModelInfo, ModelRequest
 from captioner.live.state import PipelineState
@@ -369,16 +369,18 @@ class CaptionerController(QObject):
         if segment.gap:
             self.overlay.mark_gap()
         else:
-            self.overlay.add_committed(labelled(segment))
+            self.overlay.add_committed(segment.text, segment.source)
         if self.session is not None:
             self.session.add(segment)
 
     def _on_tentative(self, text: str, source: str = "") -> None:
-        self._tentatives[source] = text
-        shown = "   ".join(f"{label}: {words}" if label else words
-                           for label, words in self._tentatives.items() if words)
+        self._tentatives.pop(source, None)
+        if text:
+            self._tentatives[source] = text  # the newest last
+        shown = "   ".join(f"{label}: {words}" if label else words for label, words in self._tentatives.items())
         self.window.transcript.set_tentative(shown)
-        self.overlay.set_tentative(shown)
+        newest_source, newest = next(reversed(self._tentatives.items()), ("", ""))
+        self.overlay.set_tentative(newest, newest_source)
         if self.session is not None:
             self.session.tentative(text, source)
 

@@ -31,7 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from captioner.app.caption_layout import Word, to_words, wrap_tail
+from captioner.app.caption_layout import Word, to_labelled_words, wrap_tail
 from captioner.app.qt_util import timer
 from captioner.app.settings import OverlayStyle
 
@@ -65,9 +65,10 @@ class CaptionOverlay(QWidget):
         self.setMinimumSize(240, 48)
         self._style = style
         self._leave_shortcut = leave_shortcut
-        self._committed: deque[str] = deque()
+        self._committed: deque[tuple[str, str]] = deque()  # (source label, text) of each line on screen
         self._history: list[str] = []
         self._tentative = ""
+        self._tentative_source = ""
         self._click_through = False
         self._hover = False
         self._hint = ""
@@ -80,17 +81,18 @@ class CaptionOverlay(QWidget):
         self.apply_style(style)
 
     # -- content -----------------------------------------------------------------------------------
-    def add_committed(self, text: str) -> None:
-        """Append committed caption text (one segment)."""
+    def add_committed(self, text: str, source: str = "") -> None:
+        """Append committed caption text (one segment), heard on ``source`` ("" when there is one source)."""
         text = text.strip()
         if not text:
             return
-        self._history.append(text)
-        self._committed.append(text)
-        while sum(len(t) for t in self._committed) > HISTORY_CHARS and len(self._committed) > 1:
+        spoken = f"{source}: {text}" if source else text
+        self._history.append(spoken)
+        self._committed.append((source, text))
+        while sum(len(t) for _, t in self._committed) > HISTORY_CHARS and len(self._committed) > 1:
             self._committed.popleft()
-        self.setAccessibleDescription(text)  # a screen reader reading the overlay reads the latest caption
-        self._announce(text)
+        self.setAccessibleDescription(spoken)  # a screen reader reading the overlay reads the latest caption
+        self._announce(spoken)
         self._touch()
 
     def _announce(self, text: str) -> None:
@@ -101,14 +103,14 @@ class CaptionOverlay(QWidget):
             QAccessible.updateAccessibility(event)
         self.announced.append(text)
 
-    def set_tentative(self, text: str) -> None:
-        if text != self._tentative:
-            self._tentative = text
+    def set_tentative(self, text: str, source: str = "") -> None:
+        if (text, source) != (self._tentative, self._tentative_source):
+            self._tentative, self._tentative_source = text, source
             self._touch()
 
     def mark_gap(self) -> None:
         """Show that audio was skipped, so readers do not join two unrelated sentences."""
-        self._committed.append("…")
+        self._committed.append(("", "…"))
         self._touch()
 
     def clear(self) -> None:
@@ -205,7 +207,7 @@ class CaptionOverlay(QWidget):
 
     # -- painting ----------------------------------------------------------------------------------
     def _layout(self) -> list[list[Word]]:
-        words = to_words(" ".join(self._committed), self._tentative)
+        words = to_labelled_words(list(self._committed), (self._tentative_source, self._tentative))
         space = self._fm.horizontalAdvance(" ")
 
         def width_of(word: Word) -> float:
@@ -241,7 +243,7 @@ class CaptionOverlay(QWidget):
             baseline = top + i * line_h + self._fm.ascent()
             for w in line:
                 font = self._tentative_font if w.tentative else self._font
-                colour = QColor(st.tentative_color if w.tentative else st.text_color)
+                colour = QColor(st.tentative_color if w.tentative or w.label else st.text_color)
                 self._draw_word(p, x, baseline, w.text, font, colour)
                 x += self._advance(w) + space
         p.end()
