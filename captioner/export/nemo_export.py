@@ -554,6 +554,112 @@ def _require_empty(out_dir: Path) -> None:
                                "export into an empty or new folder, or delete that one first.")
 
 
+def _check_options(decoders: str, weights: str) -> None:
+    if decoders not in ("rnnt", "ctc", "both"):
+        raise ModelExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
+    if weights not in WEIGHT_PRECISIONS:
+        raise ModelExportError(f"--weights must be {' or '.join(WEIGHT_PRECISIONS)}, not {weights!r}.")
+
+
+def _export_state(model: Any) -> dict[str, Any]:
+    """The encoder settings an export changes, to be put back afterwards (:func:`_restore_export_state`)."""
+    enc = model.encoder
+    return {
+        "att": list(enc.att_context_size),
+        "cache": getattr(enc, "export_cache_support", False),
+        "cur_decoder": getattr(model, "cur_decoder", None),
+    }
+
+
+def _restore_export_state(model: Any, saved: dict[str, Any], originals: dict[str, Any]) -> None:
+    """The model as it was before the export: its float32 parameters, default lookahead and cache setting."""
+    _restore_parameters(model, originals)
+    enc = model.encoder
+    enc.set_default_att_context_size(saved["att"])
+    enc.export_cache_support = saved["cache"]
+    enc.setup_streaming_params()
+
+
+def _export_lookahead(model: Any, att: list[int], out_dir: Path, encoder_inputs: tuple[str, ...], compact: bool,
+                      half: bool) -> StreamingSpec:
+    """The two encoder graphs of one lookahead (later chunks and the first chunk), each checked against NeMo."""
+    enc = model.encoder
+    ms = _lookahead_ms(model, att)
+    enc_file, first_file = f"encoder-la{ms}.onnx", f"encoder-la{ms}-first.onnx"
+    enc.set_default_att_context_size(att)
+    enc.setup_streaming_params()
+    cfg = enc.streaming_cfg
+    chunk = cfg.chunk_size if isinstance(cfg.chunk_size, list) else [cfg.chunk_size, cfg.chunk_size]
+    shift = cfg.shift_size if isinstance(cfg.shift_size, list) else [cfg.shift_size, cfg.shift_size]
+    pre = cfg.pre_encode_cache_size
+    pre_later = int(pre[1] if isinstance(pre, list) else pre)
+    lookahead = StreamingSpec(
+        att_context_size=(int(att[0]), int(att[1])),
+        chunk_frames=(int(chunk[0]), int(chunk[1])),
+        shift_frames=(int(shift[0]), int(shift[1])),
+        valid_out_len=int(cfg.valid_out_len),
+        pre_encode_cache_size=pre_later,
+        drop_extra_pre_encoded=int(cfg.drop_extra_pre_encoded),
+        last_channel_cache_size=int(cfg.last_channel_cache_size),
+        encoder_file=enc_file,
+        first_chunk_encoder_file=first_file,
+        ctc_file=None,
+    )
+    sub = int(enc.subsampling_factor)
+    for fname, first in ((enc_file, False), (first_file, True)):
+        path = out_dir / fname
+        _export_encoder(model, att, path, first_chunk=first)
+        _dedupe_initializers(path)
+        if compact:
+            _compact_encoder(path, max_step_window(lookahead.last_channel_cache_size, max(lookahead.chunk_frames),
+                                                   lookahead.pre_encode_cache_size, sub))
+        if half:
+            _store_half(path)
+        io = graph_io(path)
+        _check_names(path, io, encoder_inputs, ENCODER_OUTPUTS)
+        _verify_encoder_graph(model, att, path, first_chunk=first)
+    return lookahead
+
+
+def _export_rnnt(model: Any, out_dir: Path, half: bool) -> RnntSpec:
+    """The RNNT prediction network and joint as one graph, ``decoder_joint.onnx``."""
+    path = out_dir / "decoder_joint.onnx"
+    _export_decoder_joint(model, path)
+    _dedupe_initializers(path)
+    if half:
+        _store_half(path)
+    _check_names(path, graph_io(path), DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS)
+    greedy = model.cfg.get("decoding", {}).get("greedy", {}) or {}
+    max_sym = greedy.get("max_symbols", None) or greedy.get("max_symbols_per_step", None) or 10
+    return RnntSpec(
+        decoder_joint_file="decoder_joint.onnx",
+        pred_hidden=int(model.decoder.pred_hidden),
+        pred_rnn_layers=int(model.decoder.pred_rnn_layers),
+        max_symbols_per_step=int(max_sym),
+    )
+
+
+def _export_ctc(model: Any, out_dir: Path, half: bool) -> CtcSpec:
+    """The CTC head as its own graph, ``ctc_head.onnx``."""
+    path = out_dir / "ctc_head.onnx"
+    _export_ctc_head(model, path)
+    _dedupe_initializers(path)
+    if half:
+        _store_half(path)
+    _check_names(path, graph_io(path), ("encoder_output",), ("logprobs",))
+    return CtcSpec(head_file="ctc_head.onnx")
+
+
+def _share_graph_weights(out_dir: Path, streaming: list[StreamingSpec], rnnt_spec: RnntSpec | None,
+                         ctc_spec: CtcSpec | None) -> str:
+    """Store the weights of every exported graph once, in ``weights.bin``; returns its name."""
+    graphs = [f for s_ in streaming for f in (s_.encoder_file, s_.first_chunk_encoder_file) if f]
+    graphs += [rnnt_spec.decoder_joint_file] if rnnt_spec else []
+    graphs += [ctc_spec.head_file] if ctc_spec and ctc_spec.head_file else []
+    share_weights(out_dir, graphs)
+    return WEIGHTS_FILE
+
+
 def export_model(
     model_or_nemo_path: Any,
     out_dir: Path,
@@ -581,10 +687,7 @@ def export_model(
     and stores them in 2 bytes each: a folder about half the size, verified against the rounded model,
     whose tokens may differ slightly from the float32 model's; the manifest says so.
     """
-    if decoders not in ("rnnt", "ctc", "both"):
-        raise ModelExportError(f"--decoder must be rnnt, ctc or both, not {decoders!r}.")
-    if weights not in WEIGHT_PRECISIONS:
-        raise ModelExportError(f"--weights must be {' or '.join(WEIGHT_PRECISIONS)}, not {weights!r}.")
+    _check_options(decoders, weights)
     half = weights == "float16"
     _, nemo = require_nemo()
     _require_onnx()
@@ -600,86 +703,15 @@ def export_model(
     prompt = _prompt_spec(model)
     encoder_inputs = ENCODER_INPUTS + ((PROMPT_INPUT,) if prompt else ())
     enc = model.encoder
-    saved = {
-        "att": list(enc.att_context_size),
-        "cache": getattr(enc, "export_cache_support", False),
-        "cur_decoder": getattr(model, "cur_decoder", None),
-    }
+    saved = _export_state(model)
     originals = _round_parameters_to_half(model) if half else {}
     try:
         model.set_export_config({"cache_support": True})
-        atts = _select_lookaheads(model, lookaheads_ms)
-        sub = int(enc.subsampling_factor)
-        streaming: list[StreamingSpec] = []
-        for att in atts:
-            ms = _lookahead_ms(model, att)
-            enc_file, first_file = f"encoder-la{ms}.onnx", f"encoder-la{ms}-first.onnx"
-            enc.set_default_att_context_size(att)
-            enc.setup_streaming_params()
-            cfg = enc.streaming_cfg
-            chunk = cfg.chunk_size if isinstance(cfg.chunk_size, list) else [cfg.chunk_size, cfg.chunk_size]
-            shift = cfg.shift_size if isinstance(cfg.shift_size, list) else [cfg.shift_size, cfg.shift_size]
-            pre = cfg.pre_encode_cache_size
-            pre_later = int(pre[1] if isinstance(pre, list) else pre)
-            lookahead = StreamingSpec(
-                att_context_size=(int(att[0]), int(att[1])),
-                chunk_frames=(int(chunk[0]), int(chunk[1])),
-                shift_frames=(int(shift[0]), int(shift[1])),
-                valid_out_len=int(cfg.valid_out_len),
-                pre_encode_cache_size=pre_later,
-                drop_extra_pre_encoded=int(cfg.drop_extra_pre_encoded),
-                last_channel_cache_size=int(cfg.last_channel_cache_size),
-                encoder_file=enc_file,
-                first_chunk_encoder_file=first_file,
-                ctc_file=None,
-            )
-            for fname, first in ((enc_file, False), (first_file, True)):
-                path = out_dir / fname
-                _export_encoder(model, att, path, first_chunk=first)
-                _dedupe_initializers(path)
-                if compact:
-                    _compact_encoder(path, max_step_window(lookahead.last_channel_cache_size,
-                                                           max(lookahead.chunk_frames),
-                                                           lookahead.pre_encode_cache_size, sub))
-                if half:
-                    _store_half(path)
-                io = graph_io(path)
-                _check_names(path, io, encoder_inputs, ENCODER_OUTPUTS)
-                _verify_encoder_graph(model, att, path, first_chunk=first)
-            streaming.append(lookahead)
-
-        rnnt_spec = ctc_spec = None
-        if "rnnt" in wanted:
-            path = out_dir / "decoder_joint.onnx"
-            _export_decoder_joint(model, path)
-            _dedupe_initializers(path)
-            if half:
-                _store_half(path)
-            _check_names(path, graph_io(path), DECODER_JOINT_INPUTS, DECODER_JOINT_OUTPUTS)
-            greedy = model.cfg.get("decoding", {}).get("greedy", {}) or {}
-            max_sym = greedy.get("max_symbols", None) or greedy.get("max_symbols_per_step", None) or 10
-            rnnt_spec = RnntSpec(
-                decoder_joint_file="decoder_joint.onnx",
-                pred_hidden=int(model.decoder.pred_hidden),
-                pred_rnn_layers=int(model.decoder.pred_rnn_layers),
-                max_symbols_per_step=int(max_sym),
-            )
-        if "ctc" in wanted:
-            path = out_dir / "ctc_head.onnx"
-            _export_ctc_head(model, path)
-            _dedupe_initializers(path)
-            if half:
-                _store_half(path)
-            _check_names(path, graph_io(path), ("encoder_output",), ("logprobs",))
-            ctc_spec = CtcSpec(head_file="ctc_head.onnx")
-
-        weights_file = None
-        if share:
-            graphs = [f for s_ in streaming for f in (s_.encoder_file, s_.first_chunk_encoder_file) if f]
-            graphs += [rnnt_spec.decoder_joint_file] if rnnt_spec else []
-            graphs += [ctc_spec.head_file] if ctc_spec and ctc_spec.head_file else []
-            share_weights(out_dir, graphs)
-            weights_file = WEIGHTS_FILE
+        streaming = [_export_lookahead(model, att, out_dir, encoder_inputs, compact, half)
+                     for att in _select_lookaheads(model, lookaheads_ms)]
+        rnnt_spec = _export_rnnt(model, out_dir, half) if "rnnt" in wanted else None
+        ctc_spec = _export_ctc(model, out_dir, half) if "ctc" in wanted else None
+        weights_file = _share_graph_weights(out_dir, streaming, rnnt_spec, ctc_spec) if share else None
         vocab = _write_tokenizer(model, out_dir / "tokenizer.model")
         if int(model.decoder.blank_idx) != vocab:
             raise ModelExportError(f"Unexpected blank id {model.decoder.blank_idx} (vocabulary size {vocab}).")
@@ -689,7 +721,7 @@ def export_model(
             encoder=EncoderSpec(
                 n_layers=len(enc.layers),
                 d_model=int(enc.d_model),
-                subsampling_factor=sub,
+                subsampling_factor=int(enc.subsampling_factor),
                 conv_cache_size=int(enc.conv_context_size[0]),
                 feat_in=int(enc._feat_in),
             ),
@@ -710,10 +742,7 @@ def export_model(
             verify_export(model, out_dir, spec)
         return spec
     finally:
-        _restore_parameters(model, originals)
-        enc.set_default_att_context_size(saved["att"])
-        enc.export_cache_support = saved["cache"]
-        enc.setup_streaming_params()
+        _restore_export_state(model, saved, originals)
 
 
 def _verification_audio(seconds: float = 3.0, seed: int = 0) -> np.ndarray:

@@ -27,6 +27,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -490,7 +491,9 @@ def plain_weights(model: Any, h: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------
-def main() -> int:
+# The run, stage by stage
+# ------------------------------------------------------------------------------------------------
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
@@ -524,12 +527,11 @@ def main() -> int:
     ap.add_argument("--profile", default="gpu", choices=list(PROFILES),
                     help="hyper-parameters: 'gpu' (the 7.25 M model; on any device since the cpu profile never "
                          "left the blank plateau), 'cpu' (smaller, kept for the record); a resumed run keeps its own")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    import torch
 
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+def new_run_hparams(args: argparse.Namespace) -> dict[str, Any]:
+    """A new run's hyper-parameters: the profile's, with the command line's changes."""
     h = {**PROFILES[args.profile], "profile": args.profile}
     if args.batch_seconds:
         h["batch_seconds"] = args.batch_seconds
@@ -537,198 +539,366 @@ def main() -> int:
         h.update(CHAR_CTC)
     if args.augment_below_dev_ctc_wer is not None:
         h["augment_below_dev_ctc_wer"] = args.augment_below_dev_ctc_wer
-    use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    t_start = time.time()
+    return h
+
+
+def load_checkpoint(args: argparse.Namespace, device: Any) -> dict[str, Any] | None:
+    """``--out``'s checkpoint when ``--resume`` or ``--weights-only`` asks for it and there is one."""
+    import torch
+
     ckpt_path = args.out / "checkpoint.pt"
     wanted = (args.resume or args.weights_only) and ckpt_path.exists()
-    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if wanted else None
+    ck: dict[str, Any] | None = torch.load(ckpt_path, map_location=device, weights_only=False) if wanted else None
     if args.extend_steps and ck is None:
         raise SystemExit(f"--extend-steps continues a run, but there is no checkpoint at {ckpt_path}")
-    if ck is not None:
-        h = ck["hparams"]  # the run's own architecture and schedule, whatever --profile says now
-        h.setdefault("profile", "gpu")  # runs from before profiles used the GPU hyper-parameters
+    return ck
 
-    if args.weights_only:
-        if ck is None:
-            raise SystemExit(f"--weights-only: no checkpoint at {ckpt_path}")
-        model = build_model(args.data / "tokenizer", h)
-        model.load_state_dict(ck["model"])
-        torch.save(plain_weights(model, h), args.out / "weights.pt")
-        log(f"wrote {args.out / 'weights.pt'} from the checkpoint of step {ck['step']}")
-        return 0
 
+def write_weights_only(args: argparse.Namespace, ck: dict[str, Any] | None, h: dict[str, Any]) -> None:
+    """``--weights-only``: ``weights.pt`` from the checkpoint, nothing trained."""
+    import torch
+
+    if ck is None:
+        raise SystemExit(f"--weights-only: no checkpoint at {args.out / 'checkpoint.pt'}")
+    model = build_model(args.data / "tokenizer", h)
+    model.load_state_dict(ck["model"])
+    torch.save(plain_weights(model, h), args.out / "weights.pt")
+    log(f"wrote {args.out / 'weights.pt'} from the checkpoint of step {ck['step']}")
+
+
+def load_training_data(args: argparse.Namespace) -> tuple[list[np.ndarray], list[str]]:
+    """The utterances that arrived and their texts; refuses to go on without the dev utterances' shard."""
     clips, texts, dev_shard_missing = load_data(args.data, args.workers)
     if dev_shard_missing:  # else the last utterances that arrived, which other runs trained on, would be dev
         raise SystemExit(f"{args.data / 'train' / dev_shard_missing} is missing: it holds the dev utterances "
                          "(the manifest's last); without it the dev WER would be measured on training utterances")
-    model = build_model(args.data / "tokenizer", h).to(device)
+    return clips, texts
+
+
+def build_training_model(tokenizer_dir: Path, h: dict[str, Any], device: Any) -> tuple[Any, Any]:
+    """The NeMo model on ``device``, its first convolution normalising the inputs when ``h`` says so, and the
+    character CTC head (None without ``--char-ctc``)."""
+    model = build_model(tokenizer_dir, h).to(device)
     norm = h.get("input_norm")  # absent in runs from before it
     if norm:
         normalize_first_conv(model, norm["mean"], norm["std"])
     char_cfg = h.get("char_ctc")
     char_head = make_head(h["d_model"], char_cfg["upsample"]).to(device) if char_cfg else None
-    tok = model.tokenizer
-    tokens = [tok.text_to_ids(t) for t in texts]
+    return model, char_head
+
+
+@dataclass
+class Utterances:
+    """The training utterances (audio, BPE ids, character ids) and the dev utterances (audio, text)."""
+
+    train_clips: list[np.ndarray]
+    train_tokens: list[list[int]]
+    train_chars: list[list[int]]
+    dev_clips: list[np.ndarray]
+    dev_texts: list[str]
+
+
+def split_utterances(tokenizer: Any, clips: list[np.ndarray], texts: list[str], h: dict[str, Any]) -> Utterances:
+    """Utterances up to ``max_utterance_seconds`` with at least one token; the last ``dev_utterances`` are dev."""
+    tokens = [tokenizer.text_to_ids(t) for t in texts]
     keep = [i for i, c in enumerate(clips) if len(c) <= h["max_utterance_seconds"] * SR and tokens[i]]
     dev_idx = keep[-h["dev_utterances"]:]
     train_idx = keep[: -h["dev_utterances"]]
-    dev_clips, dev_texts = [clips[i] for i in dev_idx], [texts[i] for i in dev_idx]
-    train_clips = [clips[i] for i in train_idx]
-    train_tokens = [tokens[i] for i in train_idx]
-    h["rnnt_loss"] = checked_rnnt_loss(model, device)
-    n_params = sum(p.numel() for p in model.parameters())
-    log(f"device {device} amp={use_amp} params {n_params / 1e6:.2f} M, train {len(train_clips)} utts, "
-        f"dev {len(dev_clips)}")
-    (args.out / "model_config.yaml").write_text(
-        __import__("omegaconf").OmegaConf.to_yaml(model.cfg), encoding="utf-8")
+    return Utterances(train_clips=[clips[i] for i in train_idx], train_tokens=[tokens[i] for i in train_idx],
+                      train_chars=[char_ids(texts[i]) for i in train_idx], dev_clips=[clips[i] for i in dev_idx],
+                      dev_texts=[texts[i] for i in dev_idx])
+
+
+def make_optimizer(model: Any, char_head: Any, h: dict[str, Any]) -> Any:
+    """AdamW with weight decay on matrices only (not on biases and norms)."""
+    import torch
 
     trained = [*model.named_parameters(), *(char_head.named_parameters() if char_head is not None else [])]
     decay = [p for n, p in trained if p.ndim > 1]
     no_decay = [p for n, p in trained if p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": h["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=h["peak_lr"], betas=tuple(h["betas"]))
-    step, elapsed_before, history = 0, 0.0, []
-    if ck is not None:
-        model.load_state_dict(ck["model"])
-        if char_head is not None:
-            char_head.load_state_dict(ck["char_head"])
-        if ck.get("optimizer"):
-            opt.load_state_dict(ck["optimizer"])
-        else:  # left out to fit a transfer (remote/pack.py)
-            log("the checkpoint has no optimizer state: a fresh AdamW continues")
-        step, elapsed_before, history = ck["step"], ck["elapsed_s"], ck["history"]
-        if args.max_steps is not None and "extend" not in h:
-            h.pop("fitted_max_steps", None)  # the explicit end replaces a fitted one, now and on later resumes
-        args.max_steps = schedule_end(h, args.max_steps, recorded_max_steps(args.out))
-        if args.extend_steps:
-            h["extend"] = {"from_step": step, "steps": args.extend_steps, "peak_lr": h["peak_lr"] / 4,
-                           "warmup_steps": min(200, args.extend_steps // 10)}
-            args.max_steps = step + args.extend_steps
-            h.pop("fitted_max_steps", None)  # the new segment's length is given, or fitted (--fit-minutes)
-        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min trained before), max_steps {args.max_steps}")
+    return torch.optim.AdamW([{"params": decay, "weight_decay": h["weight_decay"]},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=h["peak_lr"], betas=tuple(h["betas"]))
 
-    if args.max_steps is None:
-        args.max_steps = DEFAULT_MAX_STEPS
 
-    def save(final: bool) -> None:
+@dataclass
+class Run:
+    """One training process: the model and its optimiser, the data, and where the run stands."""
+
+    args: argparse.Namespace
+    h: dict[str, Any]
+    device: Any
+    use_amp: bool
+    model: Any
+    char_head: Any
+    opt: Any
+    data: Utterances
+    n_params: int
+    step: int = 0
+    elapsed_before: float = 0.0
+    """Training time of the earlier processes of a resumed run, in seconds."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    t_train: float = 0.0
+    """When this process started training (``time.time()``)."""
+
+    @property
+    def char_cfg(self) -> dict[str, Any] | None:
+        return self.h.get("char_ctc")
+
+    def save(self, final: bool) -> None:
+        """Write the checkpoint (and at the end ``weights.pt``) and ``train.json``."""
+        import torch
+
+        args, h = self.args, self.h
         h["max_steps"] = args.max_steps  # the schedule travels with the checkpoint (schedule_end)
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                 "char_head": char_head.state_dict() if char_head is not None else None,
-                 "elapsed_s": elapsed_before + time.time() - t_train, "history": history, "hparams": h}
+        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                 "char_head": self.char_head.state_dict() if self.char_head is not None else None,
+                 "elapsed_s": self.elapsed_before + time.time() - self.t_train, "history": self.history, "hparams": h}
         torch.save(state, args.out / "checkpoint.tmp")
-        os.replace(args.out / "checkpoint.tmp", ckpt_path)
+        os.replace(args.out / "checkpoint.tmp", args.out / "checkpoint.pt")
         if final:
-            torch.save(plain_weights(model, h), args.out / "weights.pt")
-        info = {"hparams": h, "params": n_params, "steps": step, "max_steps": args.max_steps,
-                "train_wall_s": round(state["elapsed_s"], 1), "device": str(device),
-                "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None, "amp_bf16": use_amp,
-                "torch": torch.__version__, "train_utterances": len(train_clips),
-                "train_hours": round(sum(len(c) for c in train_clips) / SR / 3600, 3), "history": history,
+            torch.save(plain_weights(self.model, h), args.out / "weights.pt")
+        train_clips = self.data.train_clips
+        info = {"hparams": h, "params": self.n_params, "steps": self.step, "max_steps": args.max_steps,
+                "train_wall_s": round(state["elapsed_s"], 1), "device": str(self.device),
+                "gpu": torch.cuda.get_device_name(0) if self.device.type == "cuda" else None,
+                "amp_bf16": self.use_amp, "torch": torch.__version__, "train_utterances": len(train_clips),
+                "train_hours": round(sum(len(c) for c in train_clips) / SR / 3600, 3), "history": self.history,
                 "final": final}
         (args.out / "train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
 
-    aug = Augmenter(h["augment"], train_clips)
+
+def resume(run: Run, ck: dict[str, Any]) -> None:
+    """Continue from the checkpoint: weights, optimiser state, step, history and the schedule's end
+    (``schedule_end``), or a new cosine after it with ``--extend-steps``."""
+    args, h = run.args, run.h
+    run.model.load_state_dict(ck["model"])
+    if run.char_head is not None:
+        run.char_head.load_state_dict(ck["char_head"])
+    if ck.get("optimizer"):
+        run.opt.load_state_dict(ck["optimizer"])
+    else:  # left out to fit a transfer (remote/pack.py)
+        log("the checkpoint has no optimizer state: a fresh AdamW continues")
+    run.step, run.elapsed_before, run.history = ck["step"], ck["elapsed_s"], ck["history"]
+    if args.max_steps is not None and "extend" not in h:
+        h.pop("fitted_max_steps", None)  # the explicit end replaces a fitted one, now and on later resumes
+    args.max_steps = schedule_end(h, args.max_steps, recorded_max_steps(args.out))
+    if args.extend_steps:
+        h["extend"] = {"from_step": run.step, "steps": args.extend_steps, "peak_lr": h["peak_lr"] / 4,
+                       "warmup_steps": min(200, args.extend_steps // 10)}
+        args.max_steps = run.step + args.extend_steps
+        h.pop("fitted_max_steps", None)  # the new segment's length is given, or fitted (--fit-minutes)
+    log(f"resumed at step {run.step} ({run.elapsed_before / 60:.1f} min trained before), max_steps {args.max_steps}")
+
+
+def prepare_run(args: argparse.Namespace, h: dict[str, Any], device: Any, use_amp: bool,
+                ck: dict[str, Any] | None) -> Run:
+    """Data, model, optimiser and, for a resumed run, the checkpoint's state: everything but the training."""
+    clips, texts = load_training_data(args)
+    model, char_head = build_training_model(args.data / "tokenizer", h, device)
+    data = split_utterances(model.tokenizer, clips, texts, h)
+    h["rnnt_loss"] = checked_rnnt_loss(model, device)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"device {device} amp={use_amp} params {n_params / 1e6:.2f} M, train {len(data.train_clips)} utts, "
+        f"dev {len(data.dev_clips)}")
+    (args.out / "model_config.yaml").write_text(
+        __import__("omegaconf").OmegaConf.to_yaml(model.cfg), encoding="utf-8")
+    run = Run(args, h, device, use_amp, model, char_head, make_optimizer(model, char_head, h), data, n_params)
+    if ck is not None:
+        resume(run, ck)
+    if args.max_steps is None:
+        args.max_steps = DEFAULT_MAX_STEPS
+    return run
+
+
+def make_train_set(run: Run) -> tuple[TrainSet, list[int]]:
+    """The training items (every utterance alone and inside a stream) and each item's length in samples."""
+    h, data = run.h, run.data
+    aug = Augmenter(h["augment"], data.train_clips)
     h.setdefault("streams", PROFILES[h["profile"]]["streams"])  # a run from before streams trains on with them
     sc = h["streams"]
     pause_max = int(sc["pause_s"][1] * SR)
-    clip_lengths = [len(c) for c in train_clips]
-    items = [[i] for i in range(len(train_clips))]
-    items += group_streams(clip_lengths, random.Random(args.seed), int(sc["max_seconds"] * SR),
+    clip_lengths = [len(c) for c in data.train_clips]
+    items = [[i] for i in range(len(data.train_clips))]
+    items += group_streams(clip_lengths, random.Random(run.args.seed), int(sc["max_seconds"] * SR),
                            sc["max_utterances"], pause_max)
-    train_chars = [char_ids(texts[i]) for i in train_idx]
     h["augment_from_step"] = initial_augment_from_step(h)
-    dataset = TrainSet(train_clips, train_tokens, train_chars, items, aug, args.seed, tuple(sc["pause_s"]))
-    spec_augment = model.spec_augmentation
+    dataset = TrainSet(data.train_clips, data.train_tokens, data.train_chars, items, aug, run.args.seed,
+                       tuple(sc["pause_s"]))
     lengths = [stream_length(clip_lengths, item, pause_max) for item in items]
-    log(f"{len(items)} training items: {len(train_clips)} single utterances, {len(items) - len(train_clips)} "
-        f"streams of 2-{sc['max_utterances']}")
+    log(f"{len(items)} training items: {len(data.train_clips)} single utterances, "
+        f"{len(items) - len(data.train_clips)} streams of 2-{sc['max_utterances']}")
+    return dataset, lengths
+
+
+def loader_options(args: argparse.Namespace, device: Any) -> dict[str, Any]:
+    """The DataLoader's keyword arguments: worker processes that ignore the terminal's Ctrl+C."""
     loader_kw: dict[str, Any] = {"collate_fn": collate, "num_workers": args.workers,
                                  "pin_memory": device.type == "cuda"}
     if args.workers:
         loader_kw.update(prefetch_factor=4, persistent_workers=False, worker_init_fn=ignore_interrupts_in_worker)
-    if device.type == "cpu" and keep_freed_memory():
-        log("malloc keeps freed memory (no mmap per large tensor)")
+    return loader_kw
+
+
+def micro_batch_samples(args: argparse.Namespace, h: dict[str, Any], device: Any) -> int | None:
+    """The padded samples of one part of a batch (``--micro-batch-seconds``, 60 s on a CPU), or None for
+    whole batches."""
     micro_s = args.micro_batch_seconds or (60.0 if device.type == "cpu" else None)
     micro_samples = int(micro_s * SR) if micro_s and micro_s < h["batch_seconds"] else None
     if micro_samples:
         log(f"each {h['batch_seconds']:.0f} s batch computed in parts of at most {micro_s:.0f} s")
+    return micro_samples
+
+
+def train_step(run: Run, batch: tuple[Any, Any, Any, Any, list[list[int]]],
+               micro_samples: int | None) -> tuple[float, float, float, float]:
+    """One optimiser step on a collated batch, computed in parts of ``micro_samples`` when set; the batch's
+    mean losses (total, RNNT, CTC, characters)."""
+    import torch
+
+    audio, audio_len, targets, target_len, chars = batch
+    device = run.device
+    for g in run.opt.param_groups:
+        g["lr"] = lr_at(run.step, run.h, run.args.max_steps)
+    run.opt.zero_grad(set_to_none=True)
+    loss, rnnt, ctc, char = 0.0, 0.0, 0.0, 0.0
+    draw = random.getstate()  # NeMo's encoder draws the step's lookahead from `random`: one for all parts
+    for part, share in split_batch(audio, audio_len, targets, target_len, chars, micro_samples):
+        random.setstate(draw)
+        part_loss, part_rnnt, part_ctc, part_char = hybrid_loss(
+            run.model, part[0].to(device, non_blocking=True), part[1].to(device), part[2].to(device),
+            part[3].to(device), run.use_amp, run.char_head, part[4], run.char_cfg)
+        (part_loss * share).backward()  # the batch's mean loss: each part weighted by its size
+        loss, rnnt = loss + share * float(part_loss), rnnt + share * part_rnnt
+        ctc, char = ctc + share * part_ctc, char + share * part_char
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.h["grad_clip"])
+    run.opt.step()
+    run.step += 1
+    return loss, rnnt, ctc, char
+
+
+class LossTally:
+    """Running means of the step losses between two progress lines."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss, self.rnnt, self.ctc, self.char, self.n = 0.0, 0.0, 0.0, 0.0, 0
+
+    def add(self, loss: float, rnnt: float, ctc: float, char: float) -> None:
+        self.loss, self.rnnt, self.ctc, self.n = self.loss + loss, self.rnnt + rnnt, self.ctc + ctc, self.n + 1
+        self.char += char
+
+    def report(self, run: Run, epoch: int, minutes: float) -> None:
+        """Log the means since the last report, record the loss in the history, and start again."""
+        n = self.n
+        log(f"step {run.step} epoch {epoch} loss {self.loss / n:.3f} (rnnt {self.rnnt / n:.3f} "
+            f"ctc {self.ctc / n:.3f} char {self.char / n:.3f}) lr {run.opt.param_groups[0]['lr']:.2e} "
+            f"{minutes:.1f} min")
+        run.history.append({"step": run.step, "loss": round(self.loss / n, 4), "minutes": round(minutes, 2)})
+        self.reset()
+
+
+def fit_schedule(run: Run, start_step: int, t_30: float) -> None:
+    """``--fit-minutes``: end the schedule where the time runs out, at the speed of steps 30-130 of this process
+    (steady state: after loader start-up and kernel compilation)."""
+    args, h = run.args, run.h
+    per_step = (time.time() - t_30) / 100
+    args.max_steps = fit_max_steps(h, run.step, start_step, per_step,
+                                   args.fit_minutes * 60 - (time.time() - run.t_train))
+    h["fitted_max_steps"] = {"seconds_per_step": round(per_step, 4), "max_steps": args.max_steps}
+    log(f"{per_step:.3f} s/step: max_steps set to {args.max_steps} to fit {args.fit_minutes} min")
+
+
+def evaluate(run: Run) -> bool:
+    """The dev WER, logged and recorded; True when it ends the clean phase (the loader must start again)."""
+    w_rnnt, w_ctc = dev_wer(run.model, run.data.dev_clips, run.data.dev_texts, run.device)
+    run.history.append({"step": run.step, "dev_rnnt_wer": round(w_rnnt, 4), "dev_ctc_wer": round(w_ctc, 4)})
+    log(f"step {run.step} dev WER RNNT {100 * w_rnnt:.2f}% CTC {100 * w_ctc:.2f}%")
+    if not starts_augmenting(run.h, w_ctc):
+        return False
+    run.h["augment_from_step"] = run.step  # saved with the checkpoint: a resumed run keeps augmenting
+    log(f"dev CTC WER below {100 * run.h['augment_below_dev_ctc_wer']:.0f}%: augmenting from step {run.step}")
+    return True  # the loader's workers hold the dataset as it was
+
+
+def train(run: Run) -> None:
+    """Train until the schedule ends, ``--max-minutes`` pass or a stop signal comes, checkpointing on the way."""
+    import torch
+
+    args, h, model, device = run.args, run.h, run.model, run.device
+    dataset, lengths = make_train_set(run)
+    spec_augment = model.spec_augmentation
+    loader_kw = loader_options(args, device)
+    if device.type == "cpu" and keep_freed_memory():
+        log("malloc keeps freed memory (no mmap per large tensor)")
+    micro_samples = micro_batch_samples(args, h, device)
     model.train()
-    t_train = t_30 = time.time()
-    start_step = step
+    run.t_train = t_30 = time.time()
+    start_step = run.step
     # a schedule is fitted when it starts in this process: a new run's, or an extension's
     fit = bool(args.fit_minutes) and "fitted_max_steps" not in h and (start_step == 0 or bool(args.extend_steps))
     if fit:  # the schedule's length is a guess until the fit
         args.max_steps = max(args.max_steps, start_step + 131)
         if args.extend_steps:
             h["extend"]["steps"] = args.max_steps - start_step
-    run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
+    tally = LossTally()
     done = False
     stop = StopRequest()
     while not done:  # one loader per phase: clean, then augmented
         dataset.clean_steps = h["augment_from_step"] if h["augment_from_step"] is not None else sys.maxsize
         model.spec_augmentation = spec_augment if h["augment_from_step"] is not None else None
-        sampler = EpochBatches(lengths, int(h["batch_seconds"] * SR), args.seed, step)
+        sampler = EpochBatches(lengths, int(h["batch_seconds"] * SR), args.seed, run.step)
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, **loader_kw)
         restart = False
-        for audio, audio_len, targets, target_len, chars in loader:
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, h, args.max_steps)
-            opt.zero_grad(set_to_none=True)
-            loss, rnnt, ctc, char = 0.0, 0.0, 0.0, 0.0
-            draw = random.getstate()  # NeMo's encoder draws the step's lookahead from `random`: one for all parts
-            for part, share in split_batch(audio, audio_len, targets, target_len, chars, micro_samples):
-                random.setstate(draw)
-                part_loss, part_rnnt, part_ctc, part_char = hybrid_loss(
-                    model, part[0].to(device, non_blocking=True), part[1].to(device), part[2].to(device),
-                    part[3].to(device), use_amp, char_head, part[4], char_cfg)
-                (part_loss * share).backward()  # the batch's mean loss: each part weighted by its size
-                loss, rnnt = loss + share * float(part_loss), rnnt + share * part_rnnt
-                ctc, char = ctc + share * part_ctc, char + share * part_char
-            torch.nn.utils.clip_grad_norm_(model.parameters(), h["grad_clip"])
-            opt.step()
-            step += 1
-            if step == start_step + 30:
+        for batch in loader:
+            tally.add(*train_step(run, batch, micro_samples))
+            if run.step == start_step + 30:
                 t_30 = time.time()
-            if step == start_step + 130 and fit:
-                # steady-state speed (after loader start-up and kernel compilation)
-                per_step = (time.time() - t_30) / 100
-                args.max_steps = fit_max_steps(h, step, start_step, per_step,
-                                               args.fit_minutes * 60 - (time.time() - t_train))
-                h["fitted_max_steps"] = {"seconds_per_step": round(per_step, 4), "max_steps": args.max_steps}
-                log(f"{per_step:.3f} s/step: max_steps set to {args.max_steps} to fit {args.fit_minutes} min")
-            run_loss, run_rnnt, run_ctc, run_n = run_loss + loss, run_rnnt + rnnt, run_ctc + ctc, run_n + 1
-            run_char += char
-            minutes = (elapsed_before + time.time() - t_train) / 60
-            process_minutes = (time.time() - t_train) / 60
-            if step % 50 == 0:
-                log(f"step {step} epoch {sampler.epoch} loss {run_loss / run_n:.3f} (rnnt {run_rnnt / run_n:.3f} "
-                    f"ctc {run_ctc / run_n:.3f} char {run_char / run_n:.3f}) lr {opt.param_groups[0]['lr']:.2e} "
-                    f"{minutes:.1f} min")
-                history.append({"step": step, "loss": round(run_loss / run_n, 4), "minutes": round(minutes, 2)})
-                run_loss, run_rnnt, run_ctc, run_char, run_n = 0.0, 0.0, 0.0, 0.0, 0
-            if step % args.eval_every == 0 or step == args.max_steps:
-                w_rnnt, w_ctc = dev_wer(model, dev_clips, dev_texts, device)
-                history.append({"step": step, "dev_rnnt_wer": round(w_rnnt, 4), "dev_ctc_wer": round(w_ctc, 4)})
-                log(f"step {step} dev WER RNNT {100 * w_rnnt:.2f}% CTC {100 * w_ctc:.2f}%")
-                if starts_augmenting(h, w_ctc):
-                    h["augment_from_step"] = step  # saved with the checkpoint: a resumed run keeps augmenting
-                    log(f"dev CTC WER below {100 * h['augment_below_dev_ctc_wer']:.0f}%: augmenting from step {step}")
-                    restart = True  # the loader's workers hold the dataset as it was
-            done = (step >= args.max_steps or bool(args.max_minutes and process_minutes >= args.max_minutes)
+            if run.step == start_step + 130 and fit:
+                fit_schedule(run, start_step, t_30)
+            minutes = (run.elapsed_before + time.time() - run.t_train) / 60
+            process_minutes = (time.time() - run.t_train) / 60
+            if run.step % 50 == 0:
+                tally.report(run, sampler.epoch, minutes)
+            if (run.step % args.eval_every == 0 or run.step == args.max_steps) and evaluate(run):
+                restart = True
+            done = (run.step >= args.max_steps or bool(args.max_minutes and process_minutes >= args.max_minutes)
                     or stop.requested is not None)
             if stop.requested:
-                log(f"{stop.requested}: stopping after step {step} with a checkpoint (a second one stops at once)")
-            if step % args.checkpoint_every == 0 or done:
-                save(final=bool(done))
+                log(f"{stop.requested}: stopping after step {run.step} with a checkpoint (a second one stops at once)")
+            if run.step % args.checkpoint_every == 0 or done:
+                run.save(final=bool(done))
             if done or restart:
                 break
+
+
+def main() -> int:
+    args = parse_args()
+
+    import torch
+
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    h = new_run_hparams(args)
+    use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    ck = load_checkpoint(args, device)
+    if ck is not None:
+        h = ck["hparams"]  # the run's own architecture and schedule, whatever --profile says now
+        h.setdefault("profile", "gpu")  # runs from before profiles used the GPU hyper-parameters
+    if args.weights_only:
+        write_weights_only(args, ck, h)
+        return 0
+    run = prepare_run(args, h, device, use_amp, ck)
+    train(run)
     if h["augment_from_step"] is None:
         log(f"never augmented: the dev CTC WER never fell below {100 * h['augment_below_dev_ctc_wer']:.0f}% "
             "(still on the plateau, or evaluated too rarely: --eval-every)")
-    log(f"finished at step {step} in {(time.time() - t_start) / 60:.1f} min (this run)")
+    log(f"finished at step {run.step} in {(time.time() - t_start) / 60:.1f} min (this run)")
     return 0
 
 
