@@ -1,15 +1,11 @@
-"""Training-only aids against CTC's blank plateau (``train --char-ctc``; opt-in, not yet shown to help).
+"""Training-only aids against CTC's blank plateau (``train --char-ctc``, opt-in).
 
-Why (measured on a 3.8 h subset, 40 s batches; README, *What holds the encoder back*): with BPE
-1024 targets the encoder learned nothing in 800-5,000 steps, whatever the LR, CTC weight, lookaheads
-or ``xscaling``; even frame-level targets from a forced alignment did not move it in 440 steps. The
-same NeMo encoder learns *characters* within ~300 steps (raw or normalised log-mel alike). So:
+The encoder learns characters long before it learns BPE pieces (README, *Why the code is as it is*), so:
 
 * an auxiliary character CTC head on the encoder output, each 80 ms frame upsampled to three
   character slots (a fast talker says ~15 characters a second, more than one per frame): a dense,
   easy target meant to teach the encoder the sounds, so that the BPE CTC and RNNT heads have
-  something to read. It is not part of the exported model. Added to the hybrid losses on the full
-  data it had not freed the encoder after 3,500 CPU steps either;
+  something to read. It is not part of the exported model;
 * input normalisation ``(mel - mean) / std`` trained as a reparameterisation of the first
   subsampling convolution, so that the exported model needs no new input stage: the weights are
   folded back (``folded_state_dict``) and the app still feeds raw log-mel features.

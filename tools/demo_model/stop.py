@@ -1,7 +1,7 @@
 """Stop training cleanly on Ctrl+C or SIGTERM: finish the step, write the checkpoint, then exit.
 
-Why: a run on two CPU cores takes hours and is stopped by hand (or by a session's end); killed
-mid-way it lost up to ``--checkpoint-every`` steps. A second signal stops at once, as usual.
+A run on two CPU cores takes hours and is often stopped by hand; killed mid-way it would lose up to
+``--checkpoint-every`` steps. A second signal stops at once, as usual.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Training clips made of several utterances in a row, as a live stream is.
 
-Why: trained on one sentence per clip, the first demo model never saw a second sentence; streamed
-continuously, its RNNT fell silent after the first one. Each epoch therefore sees every utterance
-once on its own and once inside a "stream" of 2 to ``max_utterances`` consecutive utterances (often
-different voices: several speakers), separated by pauses. Token ids of a stream are the
-concatenation of its utterances' ids: SentencePiece pieces never span a space, so that equals
-tokenizing the joined text.
+A model trained on one sentence per clip never hears a second one, and streamed continuously its
+RNNT falls silent after the first sentence (README, *Why the code is as it is*). Each epoch therefore
+sees every utterance once on its own and once inside a "stream" of 2 to ``max_utterances``
+consecutive utterances (often different voices: several speakers), separated by pauses. Token ids
+of a stream are the concatenation of its utterances' ids: SentencePiece pieces never span a space,
+so that equals tokenizing the joined text.
 """
 
 from __future__ import annotations

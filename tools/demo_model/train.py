@@ -52,7 +52,7 @@ HPARAMS: dict[str, Any] = {
     "peak_lr": 2.0e-3, "min_lr": 2.0e-5, "warmup_steps": 600, "weight_decay": 1.0e-3, "betas": [0.9, 0.98],
     "batch_seconds": 600.0, "max_utterance_seconds": 12.0, "grad_clip": 1.0,
     # no augmentation (waveform or SpecAugment) until the dev CTC WER first falls below this (the encoder
-    # has left CTC's blank plateau): see "Why the first steps are clean"
+    # has left CTC's blank plateau; README, "Why the code is as it is")
     "augment_below_dev_ctc_wer": 0.6,
     "spec_augment": {"freq_masks": 2, "freq_width": 20, "time_masks": 6, "time_width": 0.05},
     "augment": {"speed": [0.9, 0.95, 1.0, 1.05, 1.1], "gain_db": [-18.0, 6.0], "noise_p": 0.5,
@@ -62,28 +62,13 @@ HPARAMS: dict[str, Any] = {
     "streams": {"max_utterances": 4, "pause_s": [0.15, 0.8], "max_seconds": 20.0},
 }
 
-# Why the first steps are clean: on the H100 (2026-11-27, same seed, BPE 1024, 600 s batches) the recipe
-# with augmentation from step 0 was still on CTC's blank plateau after 2,363 steps (dev CTC WER 91 %,
-# RNNT silent), while the same run without augmentation left it at ~450 steps (CTC loss 150 -> 40 by
-# step 700). Augmentation is for robustness once the encoder hears the sounds, not before. When that
-# happens depends on the batch size and the device (it had not happened by step 1,000 of a CPU run's
-# 40 s batches), so the switch is made by the dev CTC WER, not by a step count.
-
 # ``--char-ctc`` (char_ctc.py): a training-only character CTC head (3 slots per 80 ms frame) and log-mel
-# inputs normalised inside the first convolution. Characters alone free the encoder within ~300 steps;
-# added to the hybrid losses they did not within 3,500 CPU steps, so they are opt-in (README, "What
-# holds the encoder back").
+# inputs normalised inside the first convolution; opt-in.
 CHAR_CTC: dict[str, Any] = {"char_ctc": {"upsample": 3, "weight": 0.3}, "input_norm": {"mean": -10.0, "std": 4.0}}
 
-# What two CPU cores can train in a couple of hours (~17 s of audio per second for the model above,
-# ~1.5 epochs in 2 h): a smaller model that learns more per FLOP, batches of 40 s for many more
-# updates per hour of audio, and light augmentation, since the first GPU run (900 s batches, heavy
-# noise, echo and SpecAugment, 3,970 steps) did not even fit its own clean training sentences (RNNT
-# WER 33 % on them). Streams are pairs of utterances (<= 9 s): the RNNT joint costs frames x tokens
-# per clip, and streams of up to four made a step 40 % slower.
-# Kept for the record, no longer the default anywhere: in every setting tried (40, 200 and 600 s batches, clean
-# or augmented, with or without --char-ctc) it stayed on the blank plateau, while the gpu profile left it on the
-# H100 and tracks that run step for step on two CPU cores (README, "CPU: 600 s batches").
+# The ``cpu`` profile (``--profile cpu``): a smaller model, 40 s batches, light augmentation and streams of
+# two utterances (<= 9 s; the RNNT joint costs frames x tokens per clip). Nothing uses it by default: the
+# ``gpu`` profile is the one that leaves CTC's blank plateau, on any device (README, "Why the code is as it is").
 CPU_OVERRIDES: dict[str, Any] = {
     "d_model": 128, "n_layers": 8, "subsampling_conv_channels": 128, "pred_hidden": 160, "joint_hidden": 160,
     "peak_lr": 2.0e-3, "warmup_steps": 300, "batch_seconds": 40.0,
@@ -320,10 +305,9 @@ def hybrid_loss(model: Any, audio: Any, audio_len: Any, targets: Any, target_len
 def keep_freed_memory() -> bool:
     """Make glibc's malloc keep freed memory for the next step instead of returning it to the kernel.
 
-    Why: glibc serves every block over 32 MiB with its own mmap and unmaps it on free, so each CPU step
-    faulted in and zeroed its activations afresh; the 600 s run on two cores spent 37 % of its time in
-    the kernel, and an 80 MB allocate-fill-free loop ran 4.5x faster with this. Returns whether it applied
-    (glibc only)."""
+    glibc serves every block over 32 MiB with its own mmap and unmaps it on free, so without this each
+    CPU step faults in and zeroes its activations afresh (README, *Why the code is as it is*). Returns
+    whether it applied (glibc only)."""
     import ctypes
     import ctypes.util
 
@@ -338,8 +322,8 @@ def keep_freed_memory() -> bool:
 def micro_batches(lengths: list[int], max_samples: int) -> list[list[int]]:
     """A batch's indices in groups of at most ``max_samples`` padded samples (count x longest), by length.
 
-    Why: on a CPU a 600 s batch allocates gigabytes per step (the RNNT joint is clips x frames x tokens
-    x vocabulary) and spent most of its time in the kernel mapping and zeroing pages; computed as
+    On a CPU a 600 s batch allocates gigabytes per step (the RNNT joint is clips x frames x tokens x
+    vocabulary), most of the step's time going to the kernel mapping and zeroing pages; computed as
     groups of ~60 s whose gradients add up (each loss weighted by its share of the clips), it is the
     same gradient (up to dropout masks), since every loss is a mean over clips, no layer mixes clips
     (layer norm only) and the training loop gives every part the step's one lookahead.
@@ -395,8 +379,8 @@ def checked_rnnt_loss(model: Any, device: Any) -> str:
 
 
 def initial_augment_from_step(h: dict[str, Any]) -> int | None:
-    """The step augmentation started at: kept by a resumed run; None (not yet) for a new run; 0 for runs
-    from before the clean start, which were augmented throughout."""
+    """The step augmentation started at: kept by a resumed run; None (not yet) for a new run; 0 for a
+    checkpoint without ``augment_below_dev_ctc_wer`` (such a run is augmented from its first step)."""
     if "augment_from_step" in h:
         return h["augment_from_step"]
     return None if "augment_below_dev_ctc_wer" in h else 0
@@ -424,10 +408,9 @@ def lr_at(step: int, h: dict[str, Any], max_steps: int) -> float:
 def schedule_end(h: dict[str, Any], asked: int | None, recorded: int | None) -> int:
     """The step at which a resumed run's learning-rate schedule ends.
 
-    The schedule belongs to the run: a resume that leaves out --max-steps keeps it (a 3,000-step cosine
-    resumed without the flag once became the 6,000-step default, silently raising every later step's
-    rate). An explicit --max-steps changes it; an extension (--extend-steps) defines its own end.
-    `recorded` is train.json's figure, for checkpoints saved before the schedule was kept in them.
+    The schedule belongs to the run: a resume that leaves out --max-steps keeps it rather than taking the
+    default of a new run. An explicit --max-steps changes it; an extension (--extend-steps) defines its own
+    end. `recorded` is train.json's figure, for a checkpoint that does not hold its schedule's end.
     """
     if "extend" in h:
         return int(h["extend"]["from_step"] + h["extend"]["steps"])
@@ -525,8 +508,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--char-ctc", action="store_true",
                     help="a new run also trains a character CTC head on normalised inputs (see char_ctc.py)")
     ap.add_argument("--profile", default="gpu", choices=list(PROFILES),
-                    help="hyper-parameters: 'gpu' (the 7.25 M model; on any device since the cpu profile never "
-                         "left the blank plateau), 'cpu' (smaller, kept for the record); a resumed run keeps its own")
+                    help="hyper-parameters: 'gpu' (the 7.25 M model, for any device), 'cpu' (a smaller model; "
+                         "see README.md); a resumed run keeps its own")
     return ap.parse_args()
 
 
@@ -579,7 +562,7 @@ def build_training_model(tokenizer_dir: Path, h: dict[str, Any], device: Any) ->
     """The NeMo model on ``device``, its first convolution normalising the inputs when ``h`` says so, and the
     character CTC head (None without ``--char-ctc``)."""
     model = build_model(tokenizer_dir, h).to(device)
-    norm = h.get("input_norm")  # absent in runs from before it
+    norm = h.get("input_norm")  # only with --char-ctc
     if norm:
         normalize_first_conv(model, norm["mean"], norm["std"])
     char_cfg = h.get("char_ctc")
@@ -714,7 +697,7 @@ def make_train_set(run: Run) -> tuple[TrainSet, list[int]]:
     """The training items (every utterance alone and inside a stream) and each item's length in samples."""
     h, data = run.h, run.data
     aug = Augmenter(h["augment"], data.train_clips)
-    h.setdefault("streams", PROFILES[h["profile"]]["streams"])  # a run from before streams trains on with them
+    h.setdefault("streams", PROFILES[h["profile"]]["streams"])  # a checkpoint without stream settings: the profile's
     sc = h["streams"]
     pause_max = int(sc["pause_s"][1] * SR)
     clip_lengths = [len(c) for c in data.train_clips]
@@ -889,7 +872,7 @@ def main() -> int:
     ck = load_checkpoint(args, device)
     if ck is not None:
         h = ck["hparams"]  # the run's own architecture and schedule, whatever --profile says now
-        h.setdefault("profile", "gpu")  # runs from before profiles used the GPU hyper-parameters
+        h.setdefault("profile", "gpu")  # a checkpoint without a profile has the gpu profile's hyper-parameters
     if args.weights_only:
         write_weights_only(args, ck, h)
         return 0
