@@ -6,7 +6,7 @@ packages=(libportaudio2 libsndfile1 libegl1 libgl1 libxkbcommon0 libxkbcommon-x1
           libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
           libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 libglib2.0-0 fonts-dejavu-core)
 if [ "$purpose" = test ]; then
-  packages+=(xvfb xauth xdotool pulseaudio pulseaudio-utils espeak-ng sox strace)
+  packages+=(xvfb xauth xdotool pulseaudio pulseaudio-utils espeak-ng sox strace chromium)
   # tests/packaging builds the installers: PyInstaller (binutils, a shared libpython), the .deb's library check
   # (Qt's Wayland plugin libraries), the AppDir image and the desktop-entry/AppStream validators.
   packages+=(binutils squashfs-tools desktop-file-utils appstream libwayland-client0 libwayland-cursor0 libwayland-egl1)
