@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import sys
 import time
 from datetime import datetime
@@ -18,6 +19,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShor
 from PySide6.QtWidgets import QApplication
 
 from captioner.app.autosave import InterruptedSession, SessionLog, acknowledge, find_interrupted
+from captioner.app.caption_page_host import CaptionPageHost, new_token
 from captioner.app.export_dialog import TranscriptExportError, ask_and_export
 from captioner.app.global_hotkey import system_wide_shortcut
 from captioner.app.main_window import MainWindow
@@ -41,6 +43,9 @@ from captioner.paths import is_bundled_demo, sessions_dir
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
 SHUTDOWN_WAIT_MS = 5000
 LEVEL_HOLD_S = 0.25  # with two sources the meter shows the louder one heard this recently
+
+# What happens, for the log file a user attaches to a bug report: never caption text above DEBUG.
+log = logging.getLogger(__name__)
 
 
 class CaptionerController(QObject):
@@ -70,15 +75,18 @@ class CaptionerController(QObject):
         self._opening: set[str] = set()  # labels of the sources last asked for that have not failed
         self._tentatives: dict[str, str] = {}  # open text per source label
         self._levels: dict[str, tuple[float, float]] = {}  # dBFS and when, per source label
+        self._last_stats: Stats | None = None  # summed up in the log when a session ends
 
         self.worker = InferenceWorker()
         self.window = MainWindow()
         self.overlay = CaptionOverlay(settings.overlay, LEAVE_CLICK_THROUGH)
         self.tray = Tray(LEAVE_CLICK_THROUGH, self)
+        self.caption_page = CaptionPageHost()
         self._restore_geometry()
         self._connect()
         self._show_sources()
         self.worker.start()
+        self._apply_caption_page()
         self.reload_model()
         if not input_file:
             self._offer_interrupted_session()
@@ -107,7 +115,7 @@ class CaptionerController(QObject):
         wk.modelLoaded.connect(self._on_model_loaded)
         wk.modelFailed.connect(self._on_model_failed)
         wk.stateChanged.connect(self._on_state)
-        wk.statusMessage.connect(lambda text: w.show_message(text, 0))
+        wk.statusMessage.connect(self._on_status)
         wk.inputFailed.connect(self._on_input_failed)
         wk.inputFinished.connect(self._on_input_finished)
         ov.geometryChangedByUser.connect(self._on_overlay_moved)
@@ -157,6 +165,8 @@ class CaptionerController(QObject):
             self.window.set_model(None)
             return
         self.window.set_model(self.model_info, loading=req.model_dir)
+        log.info("Loading the model in %s (decoder %s, lookahead %s, provider %s)", req.model_dir, req.decoder,
+                 req.lookahead_ms or "live default", req.provider)
         self.worker.load_model(req)
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
@@ -173,6 +183,7 @@ class CaptionerController(QObject):
         found = find_interrupted(sessions_dir())
         self.interrupted = found
         if found is not None:
+            log.info("The session of %s ended without a clean stop (%d lines saved)", found.started, found.lines)
             self.window.show_recovery_notice(
                 f"The session of {found.started.replace('T', ' ')} did not end cleanly (Captioner was closed by "
                 f"force or crashed). Its {found.lines} caption lines are saved in {found.txt_path}.")
@@ -197,6 +208,7 @@ class CaptionerController(QObject):
     def _on_model_failed(self, message: str) -> None:
         self.window.set_model(self.model_info)
         kept = f" The current model ({self.model_info.name}) stays active." if self.model_info else ""
+        log.warning("Model not loaded: %s%s", message, kept)
         self.window.show_message(message + kept, 0)
 
     # -- sources -----------------------------------------------------------------------------------
@@ -262,6 +274,7 @@ class CaptionerController(QObject):
     def choose_source(self, key: str) -> None:
         """Open the source picked in the main window; picking the current one again reconnects it
         (how a user gets a device back where it cannot be noticed coming back, see capture.py)."""
+        log.info("Audio source picked: %s", key)
         if key != self.settings.source_key:
             self.settings.source_key = key
             self._save()
@@ -271,6 +284,7 @@ class CaptionerController(QObject):
 
     def choose_second_source(self, key: str) -> None:
         """Caption a second source too ("" for none): system audio beside a microphone, or the other way."""
+        log.info("Second audio source picked: %s", key or "none")
         if key != self.settings.second_source_key:
             self.settings.second_source_key = key
             self._save()
@@ -288,14 +302,18 @@ class CaptionerController(QObject):
         reopen = self.input_file is not None or not self._input_requested
         # Caption times count from this moment, as the session log's start time does (see worker).
         started_at = None if self.input_file is not None else time.monotonic()
+        log.info("Session start: %s", f"file {self.input_file}" if self.input_file is not None else
+                 " + ".join(k for k in (self.settings.source_key, self.settings.second_source_key) if k))
         self._new_session()
         self._input_requested = self._captioning_requested = True
         self.worker.start_session(self._source_requests() if reopen else None, started_at)
 
     def pause(self) -> None:
+        log.info("Pause")
         self.worker.pause()
 
     def stop(self) -> None:
+        log.info("Stop")
         self.worker.stop_captioning()
         self._captioning_requested = False
         if not self.window.isVisible() and not self._quitting:
@@ -311,15 +329,18 @@ class CaptionerController(QObject):
         self._close_session()
         self.window.transcript.clear()
         self.overlay.clear()
+        self.caption_page.clear()
         self._tentatives.clear()
         if self.settings.autosave:
             try:
                 self.session = SessionLog(sessions_dir(), datetime.now(), on_problem=self._on_autosave_problem)
                 self.window.set_autosave_path(str(self.session.txt_path))
             except OSError as exc:
+                log.warning("Autosave is off for this session: %s", exc)
                 self.window.show_message(f"Autosave is off for this session: {exc}", 0)
 
     def _on_autosave_problem(self, message: str, resumed: bool) -> None:
+        log.log(logging.INFO if resumed else logging.WARNING, "%s", message)
         self.window.show_message(message, 10_000 if resumed else 0)
         if not resumed and not self.window.isVisible():
             self.tray.notify("Captioner: autosave paused", message)
@@ -330,6 +351,12 @@ class CaptionerController(QObject):
             self.session = None
 
     def _on_state(self, state: PipelineState) -> None:
+        stats = self._last_stats
+        if self.state.in_session and not state.in_session and stats is not None:
+            log.info("Session end; its last stats: %.1f s of audio, compute %.2f × real time, newest caption %s s "
+                     "after its audio, %.1f s dropped, %d device overflows", stats.audio_s, stats.rtf,
+                     "-" if stats.latency_s is None else f"{stats.latency_s:.2f}", stats.dropped_s,
+                     stats.device_overflows)
         self.state = state
         self.window.set_state(state)
         self.tray.set_state(state)
@@ -343,6 +370,7 @@ class CaptionerController(QObject):
             self._input_requested = self._captioning_requested = False  # nothing is open: Start opens it again
         if source:
             text = f"{source}: {text}"
+        log.warning("Audio input failed: %s", text)
         self.window.show_message(text, 0)
         if not self.window.isVisible():
             self.tray.notify("Captioner: no audio", text)
@@ -353,10 +381,12 @@ class CaptionerController(QObject):
     def _on_input_finished(self, problem: str = "", source: str = "") -> None:
         self._captioning_requested = False
         if problem:
+            log.warning("The file stopped early: %s", problem)
             self.window.show_message(problem, 0)
             print(f"captioner: {problem}", file=sys.stderr)
         else:
             name = self.input_file.name if self.input_file else "the file"
+            log.info("Finished captioning %s", name)
             self.window.show_message(f"Finished captioning {name}.")
         self._close_session()
         self.sessionFinished.emit()
@@ -365,6 +395,10 @@ class CaptionerController(QObject):
 
     # -- captions ----------------------------------------------------------------------------------
     def _on_segment(self, segment: Segment) -> None:
+        # What was said: DEBUG only (--debug), never in a log made without the user asking for it.
+        log.debug("Caption %.2f-%.2f s%s: %s", segment.start_s, segment.end_s,
+                  f" [{segment.source}]" if segment.source else "", segment.text)
+        self.caption_page.committed(segment)
         self.window.transcript.add_segment(segment)
         if segment.gap:
             self.overlay.mark_gap()
@@ -374,6 +408,7 @@ class CaptionerController(QObject):
             self.session.add(segment)
 
     def _on_tentative(self, text: str, source: str = "") -> None:
+        self.caption_page.tentative(text, source)
         self._tentatives.pop(source, None)
         if text:
             self._tentatives[source] = text  # the newest last
@@ -390,7 +425,13 @@ class CaptionerController(QObject):
         self.window.meter.set_level(max(db for db, at in self._levels.values() if now - at <= LEVEL_HOLD_S))
 
     def _on_stats(self, stats: Stats) -> None:
+        self._last_stats = stats
         self.window.set_stats(stats)
+
+    def _on_status(self, text: str) -> None:
+        """A line from the caption thread (a device lost or back, an internal error) for the user and the log."""
+        log.info("Caption thread: %s", text)
+        self.window.show_message(text, 0)
 
     # -- overlay -----------------------------------------------------------------------------------
     def set_overlay_visible(self, visible: bool) -> None:
@@ -419,6 +460,17 @@ class CaptionerController(QObject):
     def apply_overlay_style(self, style: OverlayStyle) -> None:
         self.overlay.apply_style(style)
 
+    # -- caption page ------------------------------------------------------------------------------
+    def _apply_caption_page(self) -> None:
+        """Start, restyle or stop the local caption page as Settings say (a first start makes its token)."""
+        s = self.settings
+        if s.caption_page_enabled and not s.caption_page_token:
+            s.caption_page_token = new_token()
+            self._save()
+        message = self.caption_page.apply(s)
+        if message:
+            self.window.show_message(message, 0)
+
     # -- settings ----------------------------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:
         """Show the dialog (non-modal so tests and screenshots can drive it); applied on accept."""
@@ -440,6 +492,7 @@ class CaptionerController(QObject):
                                             overlay_visible=old.overlay_visible)
         self.overlay.apply_style(self.settings.overlay)
         self._save()
+        self._apply_caption_page()
         if model_changed:
             self.reload_model()
         if source_changed and self.input_file is None:
@@ -462,9 +515,11 @@ class CaptionerController(QObject):
             path = ask_and_export(self.window, segments, fmt, Path(docs or Path.home()) / stem,
                                   self.model_info.name if self.model_info else None)
         except TranscriptExportError as exc:
+            log.warning("Export as %s failed: %s", fmt.value, exc)
             self.window.show_message(str(exc), 0)
             return None
         if path is not None:
+            log.info("Exported %d caption lines as %s", len(segments), fmt.value)
             self.window.show_message(f"Saved {path}")
         return path
 
@@ -513,6 +568,8 @@ class CaptionerController(QObject):
         stopped the first time gets another wait, and only then is the session log closed."""
         self.settings.window_geometry = bytes(self.window.saveGeometry().data())
         self._save()
+        if self.worker.isRunning():
+            log.info("Shutting down")
         stopped = self.worker.shutdown(SHUTDOWN_WAIT_MS)
         QApplication.sendPostedEvents()  # deliver the last committed segments before closing the log
         QApplication.processEvents()
@@ -524,6 +581,7 @@ class CaptionerController(QObject):
             self.session.sync()
         if self.hotkey is not None:
             self.hotkey.stop()
+        self.caption_page.stop()
         self.tray.icon.hide()
         self.overlay.close()
         self.window.hide()

@@ -63,6 +63,10 @@ class AppSettings:
     overlay_geometry: tuple[int, int, int, int] | None = None  # x, y, w, h
     window_geometry: bytes = b""
     autosave: bool = True
+    caption_page_enabled: bool = False
+    caption_page_port: int = 8765
+    caption_page_transparent: bool = False
+    caption_page_token: str = ""  # made once when the page is first turned on, so links keep working
     demo_notice_dismissed: bool = False
 
 
@@ -102,6 +106,11 @@ def load_settings(qs: QSettings) -> AppSettings:
     echo = _read(qs, "audio/echo", s.echo.value)
     s.echo = next((e for e in EchoHandling if e.value == echo), s.echo)
     s.autosave = _read(qs, "transcript/autosave", s.autosave)
+    s.caption_page_enabled = _read(qs, "caption_page/enabled", s.caption_page_enabled)
+    port = _read(qs, "caption_page/port", s.caption_page_port)
+    s.caption_page_port = port if 0 <= port <= 65535 else AppSettings.caption_page_port
+    s.caption_page_transparent = _read(qs, "caption_page/transparent", s.caption_page_transparent)
+    s.caption_page_token = _read(qs, "caption_page/token", s.caption_page_token)
     s.demo_notice_dismissed = _read(qs, "ui/demo_notice_dismissed", s.demo_notice_dismissed)
     s.overlay_visible = _read(qs, "overlay/visible", s.overlay_visible)
     geom = _read(qs, "overlay/geometry", "")
@@ -137,6 +146,10 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     qs.setValue("audio/system_audio_label", s.system_audio_label)
     qs.setValue("audio/echo", s.echo.value)
     qs.setValue("transcript/autosave", s.autosave)
+    qs.setValue("caption_page/enabled", s.caption_page_enabled)
+    qs.setValue("caption_page/port", s.caption_page_port)
+    qs.setValue("caption_page/transparent", s.caption_page_transparent)
+    qs.setValue("caption_page/token", s.caption_page_token)
     qs.setValue("ui/demo_notice_dismissed", s.demo_notice_dismissed)
     qs.setValue("overlay/visible", s.overlay_visible)
     qs.setValue("overlay/geometry", ",".join(map(str, s.overlay_geometry)) if s.overlay_geometry else "")

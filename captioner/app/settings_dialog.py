@@ -13,8 +13,8 @@ import copy
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from captioner.app.caption_page_host import DEFAULT_PORT, new_token, page_url
 from captioner.app.model_check import ModelChecker
 from captioner.app.model_import import NemoImportJob
 from captioner.app.models_page import ModelsPage
@@ -115,6 +116,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self.models_page, "Models")
         tabs.addTab(self._audio_tab(sources), "Audio")
         tabs.addTab(self._overlay_tab(), "Overlay")
+        tabs.addTab(self._caption_page_tab(), "Caption page")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.accepted.connect(self.accept)
@@ -394,6 +396,52 @@ class SettingsDialog(QDialog):
         form.addRow("Transcript", self.autosave)
         return w
 
+    # -- caption page --------------------------------------------------------------------------------
+    def _caption_page_tab(self) -> QWidget:
+        s = self._settings
+        w = QWidget(self)
+        form = QFormLayout(w)
+        self._page_token = s.caption_page_token or new_token()
+        self.page_enabled = QCheckBox("Serve live captions to a browser or OBS on this computer", w)
+        self.page_enabled.setChecked(s.caption_page_enabled)
+        form.addRow("Caption page", self.page_enabled)
+        self.page_port = QSpinBox(w)
+        self.page_port.setRange(1024, 65535)
+        self.page_port.setValue(s.caption_page_port if 1024 <= s.caption_page_port <= 65535 else DEFAULT_PORT)
+        self.page_port.setAccessibleName("Caption page port")
+        form.addRow("Port", self.page_port)
+        self.page_transparent = QCheckBox("Transparent background (for an OBS browser source)", w)
+        self.page_transparent.setChecked(s.caption_page_transparent)
+        form.addRow("", self.page_transparent)
+        self.page_link = QLineEdit(w)
+        self.page_link.setReadOnly(True)
+        self.page_link.setAccessibleName("Caption page link")
+        copy_btn = QPushButton("Copy link", w)
+        copy_btn.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.page_link.text()))
+        open_btn = QPushButton("Open", w)
+        open_btn.setToolTip("Open the page in your browser (after OK, once the page is on)")
+        open_btn.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(self.page_link.text())))
+        row = QHBoxLayout()
+        row.addWidget(self.page_link, 1)
+        row.addWidget(copy_btn)
+        row.addWidget(open_btn)
+        form.addRow("Link", row)
+        hint = QLabel("The page listens on this computer only (127.0.0.1) and answers only links that carry its "
+                      "secret token, so nobody else on the network can read it. It uses the overlay's font and "
+                      "colours; add /transcript before the “?” for the whole transcript so far.", w)
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #64748b;")
+        form.addRow("", hint)
+        for widget in (self.page_port, self.page_transparent, self.page_link, copy_btn, open_btn):
+            self.page_enabled.toggled.connect(widget.setEnabled)
+            widget.setEnabled(s.caption_page_enabled)
+        self.page_port.valueChanged.connect(lambda _: self._show_page_link())
+        self._show_page_link()
+        return w
+
+    def _show_page_link(self) -> None:
+        self.page_link.setText(page_url(self.page_port.value(), self._page_token))
+
     # -- overlay -----------------------------------------------------------------------------------
     def _overlay_tab(self) -> QWidget:
         st = self._settings.overlay
@@ -511,6 +559,11 @@ class SettingsDialog(QDialog):
             s.system_audio_label = f"{s.system_audio_label} (system)"
         s.echo = EchoHandling.KEEP_BOTH if self.keep_echo.isChecked() else EchoHandling.KEEP_SYSTEM_AUDIO
         s.autosave = self.autosave.isChecked()
+        s.caption_page_enabled = self.page_enabled.isChecked()
+        s.caption_page_port = self.page_port.value()
+        s.caption_page_transparent = self.page_transparent.isChecked()
+        if s.caption_page_enabled or s.caption_page_token:
+            s.caption_page_token = self._page_token
         s.overlay = self.overlay_style()
         return s
 
