@@ -139,6 +139,8 @@ def segment_record(segment: Segment) -> dict[str, Any]:
                               "text": segment.text, "gap": segment.gap}
     if segment.source:
         record["source"] = segment.source
+    if segment.heard:
+        record["heard"] = segment.heard
     return record
 
 

@@ -39,6 +39,7 @@ from captioner.live.commands import SourceRequest
 from captioner.live.model_loading import ModelInfo, ModelRequest
 from captioner.live.state import PipelineState
 from captioner.paths import is_bundled_demo, sessions_dir
+from captioner.text_rules import RulesFormatError, TextRules, parse_rules
 
 LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
 SHUTDOWN_WAIT_MS = 5000
@@ -82,6 +83,7 @@ class CaptionerController(QObject):
         self.overlay = CaptionOverlay(settings.overlay, LEAVE_CLICK_THROUGH)
         self.tray = Tray(LEAVE_CLICK_THROUGH, self)
         self.caption_page = CaptionPageHost()
+        self.text_rules = self._text_rules()
         self._restore_geometry()
         self._connect()
         self._show_sources()
@@ -398,6 +400,7 @@ class CaptionerController(QObject):
         # What was said: DEBUG only (--debug), never in a log made without the user asking for it.
         log.debug("Caption %.2f-%.2f s%s: %s", segment.start_s, segment.end_s,
                   f" [{segment.source}]" if segment.source else "", segment.text)
+        segment = self._apply_text_rules(segment)
         self.caption_page.committed(segment)
         self.window.transcript.add_segment(segment)
         if segment.gap:
@@ -407,7 +410,24 @@ class CaptionerController(QObject):
         if self.session is not None:
             self.session.add(segment)
 
+    def _apply_text_rules(self, segment: Segment) -> Segment:
+        """The user's word replacements and profanity mask; the recognised words stay in ``heard`` (JSON)."""
+        if segment.gap or not self.text_rules.active:
+            return segment
+        shown = self.text_rules.apply(segment.text)
+        return segment if shown == segment.text else dataclasses.replace(segment, text=shown, heard=segment.text)
+
+    def _text_rules(self) -> TextRules:
+        try:
+            rules = parse_rules(self.settings.word_rules)
+        except RulesFormatError as exc:  # a hand-edited settings file: keep the rules that read, say why
+            self.window.show_message(f"Some word replacements were ignored: {exc}", 0)
+            rules = ()
+        return TextRules(rules, self.settings.mask_profanity)
+
     def _on_tentative(self, text: str, source: str = "") -> None:
+        if self.text_rules.active:
+            text = self.text_rules.apply(text)
         self.caption_page.tentative(text, source)
         self._tentatives.pop(source, None)
         if text:
@@ -493,6 +513,7 @@ class CaptionerController(QObject):
         self.overlay.apply_style(self.settings.overlay)
         self._save()
         self._apply_caption_page()
+        self.text_rules = self._text_rules()
         if model_changed:
             self.reload_model()
         if source_changed and self.input_file is None:

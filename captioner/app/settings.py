@@ -63,6 +63,8 @@ class AppSettings:
     overlay_geometry: tuple[int, int, int, int] | None = None  # x, y, w, h
     window_geometry: bytes = b""
     autosave: bool = True
+    word_rules: str = ""  # the user's replacements, one "heard => shown" per line (captioner.text_rules)
+    mask_profanity: bool = False
     caption_page_enabled: bool = False
     caption_page_port: int = 8765
     caption_page_transparent: bool = False
@@ -106,6 +108,8 @@ def load_settings(qs: QSettings) -> AppSettings:
     echo = _read(qs, "audio/echo", s.echo.value)
     s.echo = next((e for e in EchoHandling if e.value == echo), s.echo)
     s.autosave = _read(qs, "transcript/autosave", s.autosave)
+    s.word_rules = _read(qs, "words/rules", s.word_rules)
+    s.mask_profanity = _read(qs, "words/mask_profanity", s.mask_profanity)
     s.caption_page_enabled = _read(qs, "caption_page/enabled", s.caption_page_enabled)
     port = _read(qs, "caption_page/port", s.caption_page_port)
     s.caption_page_port = port if 0 <= port <= 65535 else AppSettings.caption_page_port
@@ -146,6 +150,8 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     qs.setValue("audio/system_audio_label", s.system_audio_label)
     qs.setValue("audio/echo", s.echo.value)
     qs.setValue("transcript/autosave", s.autosave)
+    qs.setValue("words/rules", s.word_rules)
+    qs.setValue("words/mask_profanity", s.mask_profanity)
     qs.setValue("caption_page/enabled", s.caption_page_enabled)
     qs.setValue("caption_page/port", s.caption_page_port)
     qs.setValue("caption_page/transparent", s.caption_page_transparent)

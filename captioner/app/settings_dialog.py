@@ -45,11 +45,13 @@ from captioner.app.models_page import ModelsPage
 from captioner.app.platform_notes import overlay_limitations
 from captioner.app.qt_util import timer
 from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle
+from captioner.app.words_page import WordsPage
 from captioner.asr.inspect import InspectReport
 from captioner.audio.devices import SourceInfo, is_system_audio
 from captioner.live.model_loading import ModelInfo, live_default_lookahead
 from captioner.model_manager.store import free_folder_name
 from captioner.paths import user_models_dir
+from captioner.text_rules import RulesFormatError, format_rules, parse_rules
 
 PROVIDER_LABELS = {"auto": "Automatic (CUDA when available)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
 
@@ -116,6 +118,13 @@ class SettingsDialog(QDialog):
         tabs.addTab(self.models_page, "Models")
         tabs.addTab(self._audio_tab(sources), "Audio")
         tabs.addTab(self._overlay_tab(), "Overlay")
+        self.words_page = WordsPage(self)
+        try:
+            rules = parse_rules(self._settings.word_rules)
+        except RulesFormatError:
+            rules = ()  # the app has said so at start; the page starts from what it can read
+        self.words_page.load(rules, self._settings.mask_profanity)
+        tabs.addTab(self.words_page, "Words")
         tabs.addTab(self._caption_page_tab(), "Caption page")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel, self)
@@ -559,6 +568,9 @@ class SettingsDialog(QDialog):
             s.system_audio_label = f"{s.system_audio_label} (system)"
         s.echo = EchoHandling.KEEP_BOTH if self.keep_echo.isChecked() else EchoHandling.KEEP_SYSTEM_AUDIO
         s.autosave = self.autosave.isChecked()
+        rules, mask = self.words_page.result()
+        s.word_rules = format_rules(rules)
+        s.mask_profanity = mask
         s.caption_page_enabled = self.page_enabled.isChecked()
         s.caption_page_port = self.page_port.value()
         s.caption_page_transparent = self.page_transparent.isChecked()

@@ -29,6 +29,8 @@ class Segment:
     gap: bool = False
     source: str = ""
     """The label of the audio source it was heard on ("You", "Others"); "" when there is one source."""
+    heard: str = ""
+    """What the model recognised, when the user's word replacements or profanity mask changed ``text``."""
 
 
 @dataclass
