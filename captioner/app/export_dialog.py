@@ -22,9 +22,6 @@ class TranscriptExportError(Exception):
     """The transcript could not be saved; the message says why and what to do."""
 
 
-ExportError = TranscriptExportError
-"""The old name, kept while tests/app/test_main_window.py still imports it."""
-
 
 def export_to(path: Path, segments: Sequence[Segment], fmt: TranscriptFormat, model: str | None = None) -> Path:
     """Write ``path`` all or nothing: a full disk or a refused folder leaves an existing file as it was.

@@ -46,7 +46,7 @@ from captioner.app.platform_notes import overlay_limitations
 from captioner.app.qt_util import timer
 from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle
 from captioner.app.words_page import WordsPage
-from captioner.asr.inspect import InspectReport
+from captioner.asr.model_report import InspectReport
 from captioner.audio.devices import SourceInfo, is_system_audio
 from captioner.live.model_loading import ModelInfo, live_default_lookahead
 from captioner.model_manager.store import free_folder_name

@@ -7,8 +7,7 @@ and the settings dialog can show it as is. The base error and the audio errors a
 
 from __future__ import annotations
 
-# Re-exported for modules that still import it from here; new code imports it from captioner.errors.
-from captioner.errors import CaptionerError as CaptionerError
+from captioner.errors import CaptionerError
 
 
 class ModelFolderError(CaptionerError):

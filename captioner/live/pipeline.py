@@ -25,10 +25,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from captioner.asr.errors import CaptionerError
 from captioner.asr.recognizer import Token
 from captioner.asr.segmenter import Segment
 from captioner.audio.resample import to_model_rate
+from captioner.errors import CaptionerError
 from captioner.live.channel import SourceChannel
 from captioner.live.commands import (
     CloseSources,

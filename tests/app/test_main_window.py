@@ -155,7 +155,7 @@ def test_search_highlights_follow_appended_lines(qtbot: QtBot, monkeypatch: pyte
 def test_export_to_a_full_disk_keeps_the_old_file_and_says_why(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from captioner.app import export_dialog
-    from captioner.app.export_dialog import ExportError
+    from captioner.app.export_dialog import TranscriptExportError
     from captioner.private_files import new_temporary_beside
 
     def on_a_full_disk(path: Path) -> tuple[int, Path]:
@@ -168,7 +168,8 @@ def test_export_to_a_full_disk_keeps_the_old_file_and_says_why(tmp_path: Path,
     target = tmp_path / "meeting.txt"
     target.write_text("yesterday's export\n")
     monkeypatch.setattr(export_dialog, "new_temporary_beside", on_a_full_disk)
-    with pytest.raises(ExportError, match=r"Could not save .*meeting\.txt: No space left on device\. Free some space"):
+    with pytest.raises(TranscriptExportError,
+                       match=r"Could not save .*meeting\.txt: No space left on device\. Free some space"):
         export_to(target, SEGMENTS, TranscriptFormat.TEXT)
     assert target.read_text() == "yesterday's export\n", "all or nothing: the old file is untouched"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.txt"], "no partial file left behind"
@@ -178,7 +179,7 @@ def test_export_to_a_full_disk_keeps_the_old_file_and_says_why(tmp_path: Path,
 
 
 def test_export_into_a_missing_folder_says_why(tmp_path: Path) -> None:
-    from captioner.app.export_dialog import ExportError
+    from captioner.app.export_dialog import TranscriptExportError
 
-    with pytest.raises(ExportError, match="No such file or directory"):
+    with pytest.raises(TranscriptExportError, match="No such file or directory"):
         export_to(tmp_path / "gone" / "a.srt", SEGMENTS, TranscriptFormat.SRT)
