@@ -23,12 +23,12 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from captioner.app.settings import AppSettings, save_settings
-from captioner.app.worker import Stats
 from captioner.asr.recognizer import transcribe_samples
 from captioner.audio.file_reader import load_audio
 from tests.pulse_server import SINK, PulseServer, best_alignment
 
 from .engine_ref import app_recognizer
+from .worker_beats import Beat, Heartbeat
 from .worker_spy import record_start_times
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ MONITOR_KEY = f"system:{SINK}.monitor"
 LABEL = "System audio — Monitor of CaptionerTest"
 LOST = f"The audio source “{LABEL}” stopped delivering audio (unplugged?). Waiting for it to come back…"
 BACK = f"Audio source back: “{LABEL}”."
+DELIVERED_S = 1.5  # after paplay has drained, everything it played reached the capture within this
 
 
 def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseServer, controller_factory,  # type: ignore[no-untyped-def]
@@ -71,12 +72,13 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     c.worker.statusMessage.connect(messages.append)
     states: list[str] = []
     c.worker.stateChanged.connect(states.append)
-    stats: list[tuple[float, Stats]] = []  # (when received, stats)
-    c.worker.statsUpdated.connect(lambda st: stats.append((time.monotonic(), st)))
     worker_thread = c.worker
 
     def fed_s() -> float:
         return sum(len(b) for b in list(tapped)) / 16000
+
+    # What the worker had fed and how many reopen attempts had started, read in its thread at each stats signal.
+    heart = Heartbeat(c.worker, probe=lambda: (fed_s(), len(tapped), len(retries)))
 
     # 1. Capturing the monitor: audio (the idle sink's silence) flows into the recognizer.
     qtbot.waitUntil(lambda: c.state == "running", timeout=20_000)
@@ -87,14 +89,15 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
     removed_at = time.monotonic()
     pulse.remove_sink()
     qtbot.waitUntil(lambda: LOST in messages, timeout=int((capture.STALL_S + 3) * 1000))
+    lost_seen = time.monotonic()
     qtbot.waitUntil(lambda: c.window.banner.text() == LOST and not c.window.banner.isHidden(), timeout=2000)
-    qtbot.wait(300)  # the worker drains what the ring buffer held before the loss
-    lost_at = fed_s()
-    lost_blocks = len(tapped)
+    # The worker has drained what the ring buffer held before the loss: nothing left in it after LOST.
+    drained = heart.wait(qtbot, after=lost_seen, where=lambda b: b.stats.behind_s == 0)
+    lost_at, lost_blocks, _ = drained.probe
     assert c.state == "running", "the session is not ended by a lost device"
-    # Stay unplugged across two reopen attempts (RETRY_S apart), which find no device at all.
-    qtbot.waitUntil(lambda: len(retries) >= 2, timeout=int((3 * capture.RETRY_S + 2) * 1000))
-    qtbot.wait(200)  # let the second attempt finish failing
+    # Stay unplugged across two reopen attempts (RETRY_S apart), which find no device at all: a stats
+    # signal after the second attempt began comes after it failed (both happen in the worker's loop).
+    heart.wait(qtbot, where=lambda b: b.probe[2] >= 2, timeout=int((3 * capture.RETRY_S + 2) * 1000))
     assert BACK not in messages, messages
     assert fed_s() == lost_at, "no audio arrives while the device is gone"
 
@@ -114,20 +117,20 @@ def test_capture_recovers_when_the_device_comes_back(qtbot: QtBot, pulse: PulseS
 
     # 4. Speech played into it is captioned by the same app instance.
     levels: list[float] = []
-    c.worker.levelChanged.connect(levels.append)
+    c.worker.levelChanged.connect(lambda dbfs, source: levels.append(dbfs))
     player = pulse.play(speech_wav)
     assert player.wait(timeout=15) == 0
+    played = time.monotonic()
     qtbot.waitUntil(lambda: c.window.transcript.segments() != [], timeout=5000)
-    qtbot.wait(1500)  # lookahead + the segmenter's pause
-    received, last = stats[-1]
+    last = _all_played_is_fed(qtbot, heart, played)
     # The stream clock counted the outage: session time is wall-clock time since Start.
     [zero] = started
     assert zero is not None and zero <= first_fed[0] + 0.05
-    clock_error = last.audio_s + last.behind_s - (received - zero)
-    assert abs(clock_error) < 0.5, (last, received - zero, first_fed[0] - zero)
+    clock_error = last.stats.audio_s + last.stats.behind_s - (last.emitted - zero)
+    assert abs(clock_error) < 0.5, (last, last.emitted - zero, first_fed[0] - zero)
     c.stop()
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
-    qtbot.wait(200)
+    heart.settle(qtbot)  # nothing else follows the stop (no "idle": the input stays open)
 
     assert c.worker is worker_thread and c.worker.isRunning(), "no restart of the caption thread"
     assert "idle" not in states, f"the input was never closed: {states}"
@@ -170,12 +173,16 @@ def test_default_input_stands_in_until_the_chosen_source_is_back(qtbot: QtBot, p
     c.worker.statusMessage.connect(messages.append)
     tapped: list[np.ndarray] = []
     c.worker.audio_tap = tapped.append
+    heart = Heartbeat(c.worker)
 
     def fed_s() -> float:
         return sum(len(b) for b in list(tapped)) / 16000
 
     def captions() -> list[str]:
         return [s.text for s in c.window.transcript.segments() if not s.gap]
+
+    def gap_count() -> int:
+        return sum(s.gap for s in c.window.transcript.segments())
 
     qtbot.waitUntil(lambda: c.state == "running", timeout=20_000)
     qtbot.waitUntil(lambda: fed_s() > 0.3, timeout=int(capture.FIRST_CALLBACK_GRACE_S * 1000))
@@ -199,10 +206,12 @@ def test_default_input_stands_in_until_the_chosen_source_is_back(qtbot: QtBot, p
     qtbot.waitUntil(lambda: c.window.banner.text() == BACK, timeout=2000)
     shown = len(captions())
     back_at = len(tapped)
-    qtbot.wait(300)
+    # The chosen source's first audio reached the recognizer: the cut before it is marked (the second gap).
+    qtbot.waitUntil(lambda: gap_count() >= 2, timeout=int(capture.FIRST_CALLBACK_GRACE_S * 1000))
     assert pulse.play(speech_wav).wait(timeout=15) == 0
+    played = time.monotonic()
     qtbot.waitUntil(lambda: len(captions()) > shown, timeout=5000)  # the chosen source is captioned again
-    qtbot.wait(1500)
+    _all_played_is_fed(qtbot, heart, played)
     lag, similarity = best_alignment(np.concatenate(tapped[back_at:]), load_audio(speech_wav, 16000))
     c.stop()
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
@@ -215,12 +224,43 @@ def test_default_input_stands_in_until_the_chosen_source_is_back(qtbot: QtBot, p
           f"similarity {similarity:.3f}")
     assert similarity > 0.9
 
+
+def _all_played_is_fed(qtbot: QtBot, heart: Heartbeat, played: float) -> Beat:
+    """Wait until the recognizer has been fed the audio captured until ``DELIVERED_S`` after ``played``
+    (paplay exited): a stats signal emitted with less audio waiting than the time since then."""
+    return heart.wait(qtbot, where=lambda b: b.emitted - b.stats.behind_s > played + DELIVERED_S,
+                      timeout=int((DELIVERED_S + 10) * 1000))
+
+
 def _capture_module() -> ModuleType:
     try:
         from captioner.audio import capture
     except OSError:  # sounddevice raises this when the PortAudio library is missing
         pytest.skip("PortAudio (libportaudio2) not installed")
     return capture
+
+
+class _Clock:
+    """``time`` for the capture and its ring buffer: an outage lasts exactly as long as the test says,
+    however long a loaded machine takes to run it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _fake_clock(capture: ModuleType, monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    from captioner.audio import ringbuffer
+
+    clock = _Clock()
+    monkeypatch.setattr(capture, "time", clock)
+    monkeypatch.setattr(ringbuffer, "time", clock)
+    return clock
 
 
 class _FakeStream:
@@ -295,6 +335,7 @@ def test_outage_leaves_a_hole_as_long_as_the_silence(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(_FakeStream, "present", {f"{SINK}.monitor"})
     monkeypatch.setattr(_FakeStream, "opened", [])
     monkeypatch.setattr(capture, "RETRY_S", 0.0)
+    clock = _fake_clock(capture, monkeypatch)
 
     cap = capture.DeviceCapture(monitor)
     cap.open()
@@ -305,15 +346,15 @@ def test_outage_leaves_a_hole_as_long_as_the_silence(monkeypatch: pytest.MonkeyP
     assert cap._stream is not None
     cap._stream.active = False
     assert cap.poll() == LOST
-    time.sleep(0.3)
+    clock.advance(0.3)
     assert cap.poll() == BACK
-    time.sleep(0.2)
+    clock.advance(0.2)  # the reopened stream delivers its first block only now
     assert not cap.ring.holes
     cap._callback(block, 960, None, capture.sd.CallbackFlags())  # the first block after the outage
     assert len(cap.ring.holes) == 1
     position, frames = cap.ring.holes[0]
     assert position == heard
-    assert 0.48 <= frames / 48000 < 0.6
+    assert frames == round((0.5 - 960 / 48000) * 48000)  # from the last frame heard to this block's first
     cap.close()
 
 
@@ -343,6 +384,7 @@ def test_fallback_input_is_left_for_the_chosen_one_once_it_is_back(monkeypatch: 
     monkeypatch.setattr(_FakeStream, "opened", [])
     monkeypatch.setattr(capture, "RETRY_S", 0.0)
     monkeypatch.setattr(capture, "SWITCH_BACK_CHECK_S", 0.0)
+    clock = _fake_clock(capture, monkeypatch)
     block = np.zeros((441, 1), np.float32)
 
     def hole_s() -> float:
@@ -359,9 +401,9 @@ def test_fallback_input_is_left_for_the_chosen_one_once_it_is_back(monkeypatch: 
     assert cap.poll() == f"“{LABEL}” is gone: captioning from “Default microphone” until it is back."
     assert cap.source == default and cap.ring.channels == 1 and not cap.lost
     assert cap.poll() is None, "no switch attempt before the fallback delivered its first block"
-    time.sleep(0.05)
+    clock.advance(0.05)
     cap._callback(block, 441, None, capture.sd.CallbackFlags())  # the fallback delivers audio
-    assert len(cap.ring.holes) == 1 and 0.04 < hole_s() < 0.5  # the outage
+    assert len(cap.ring.holes) == 1 and hole_s() == pytest.approx(0.05 - 0.01)  # the outage, to this block
 
     for _ in range(3):  # nothing changed: the running stream is left alone
         assert cap.poll() is None
@@ -370,9 +412,9 @@ def test_fallback_input_is_left_for_the_chosen_one_once_it_is_back(monkeypatch: 
     signature[0] = _cards(2)  # something else was plugged in: a short cut, back on the fallback
     assert cap.poll() is None
     assert cap.source == default and _FakeStream.opened == [f"{SINK}.monitor", None, None] and len(rescans) == 2
-    time.sleep(0.05)
+    clock.advance(0.05)
     cap._callback(block, 441, None, capture.sd.CallbackFlags())
-    assert len(cap.ring.holes) == 2 and 0.04 < hole_s() < 0.5  # the cut is marked too
+    assert len(cap.ring.holes) == 2 and hole_s() == pytest.approx(0.05 - 0.01)  # the cut is marked too
     assert cap.poll() is None and len(rescans) == 3, "a change gets a second look"
     cap._callback(block, 441, None, capture.sd.CallbackFlags())
     for _ in range(3):
@@ -483,7 +525,7 @@ def test_a_part_that_cannot_be_read_once_is_no_change() -> None:
     assert not DeviceSignature(None, None).readable and base.readable
 
 
-def test_device_signature_sees_a_new_sound_server_source(pulse: PulseServer, speech_wav: Path) -> None:
+def test_device_signature_sees_a_new_sound_server_source(pulse: PulseServer, speech_wav: Path, qtbot: QtBot) -> None:
     """The signature changes when a source appears on the real sound server (a headset's microphone, a
     monitor), and not when a stream merely plays on an existing one (pactl's state column changes)."""
     from captioner.audio.device_watch import device_signature
@@ -491,13 +533,19 @@ def test_device_signature_sees_a_new_sound_server_source(pulse: PulseServer, spe
     before = device_signature()
     assert before.server_sources is not None and f"{SINK}.monitor" in before.server_sources
     player = pulse.play(speech_wav)
-    time.sleep(0.5)
-    playing = device_signature()
+    qtbot.waitUntil(lambda: pulse.pactl("list", "short", "sink-inputs").stdout.strip() != "", timeout=10_000)
+    playing = device_signature()  # while the stream plays
     assert player.wait(timeout=10) == 0
     assert playing == before and not playing.changed_since(before)
     pulse.add_default_source("capother", "Other device")
     after = device_signature()
     assert after.changed_since(before) and "capother.monitor" in (after.server_sources or ())
+
+
+def _input(c: CaptionerController) -> object:
+    """The worker's open input (None while it is being reopened)."""
+    channels = c.worker.pipeline.channels
+    return channels[0].input if channels else None
 
 
 def test_picking_the_current_source_again_reconnects_it(qtbot: QtBot, pulse: PulseServer,  # type: ignore[no-untyped-def]
@@ -520,10 +568,10 @@ def test_picking_the_current_source_again_reconnects_it(qtbot: QtBot, pulse: Pul
                   QSettings(str(settings_file), QSettings.Format.IniFormat))
     c: CaptionerController = controller_factory()
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=30_000)
-    first = c.worker._input
+    first = _input(c)
     assert rescans == []
     c.window.source.activated.emit(c.window.source.currentIndex())  # the user picks the same entry
     # the worker clears _input while it reopens: wait for the new input, not just for the old one to go
-    qtbot.waitUntil(lambda: c.worker._input not in (None, first) and c.state == "monitoring", timeout=10_000)
+    qtbot.waitUntil(lambda: _input(c) not in (None, first) and c.state == "monitoring", timeout=10_000)
     assert len(rescans) == 1 and c.settings.source_key == MONITOR_KEY
-    assert c.worker._input.source.key == MONITOR_KEY  # type: ignore[union-attr]
+    assert _input(c).source.key == MONITOR_KEY  # type: ignore[union-attr]

@@ -20,9 +20,11 @@ from captioner.audio.file_reader import load_audio
 from tests.pulse_server import SINK, PulseServer, best_alignment
 
 from .engine_ref import app_recognizer
+from .worker_beats import Heartbeat, nowhere, round_trip
 from .worker_spy import record_start_times
 
 MONITOR_KEY = f"system:{SINK}.monitor"
+DELIVERED_S = 1.5  # after paplay has drained, everything it played reached the capture within this
 
 
 def test_monitor_is_listed_as_system_audio(pulse: PulseServer) -> None:
@@ -41,16 +43,21 @@ def test_app_captions_what_the_speakers_play(qtbot: QtBot, pulse: PulseServer, c
     tapped: list[np.ndarray] = []
     c.worker.audio_tap = tapped.append  # before captioning starts (it waits for the model)
     levels: list[float] = []
-    c.worker.levelChanged.connect(levels.append)
+    c.worker.levelChanged.connect(lambda dbfs, source: levels.append(dbfs))
+    heart = Heartbeat(c.worker)
     qtbot.waitUntil(lambda: c.state == "running", timeout=30_000)
-    qtbot.wait(300)
+    # The monitor delivers: audio reaches the recognizer before anything is played.
+    qtbot.waitUntil(lambda: sum(len(b) for b in list(tapped)) > 0.3 * 16000, timeout=10_000)
     assert c.window.source.currentData() == MONITOR_KEY
     player = pulse.play(speech_wav)
     assert player.wait(timeout=20) == 0
-    qtbot.wait(1500)  # lookahead + the segmenter's pause
+    played = time.monotonic()
+    # Everything played has been fed: a stats signal with less audio waiting than the time since then.
+    heart.wait(qtbot, where=lambda b: b.emitted - b.stats.behind_s > played + DELIVERED_S,
+               timeout=int((DELIVERED_S + 10) * 1000))
     c.stop()
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=10_000)
-    qtbot.wait(200)
+    heart.settle(qtbot)
     assert max(levels) > -30.0, "the monitor carried the played audio"
     shown = c.window.transcript.segments()
     assert shown, "captions appeared"
@@ -123,6 +130,7 @@ def test_the_tray_releases_an_idle_microphone(qtbot: QtBot, pulse: PulseServer, 
                   QSettings(str(settings_file), QSettings.Format.IniFormat))
     c: CaptionerController = controller_factory()
     c.tray.available = True  # the offscreen platform has no tray; the controller's policy is what is tested
+    heart = Heartbeat(c.worker)
     qtbot.waitUntil(lambda: c.state == "monitoring", timeout=30_000)
     qtbot.waitUntil(lambda: _recording_streams(pulse) == 1, timeout=5000)  # the window's level meter listens
 
@@ -138,7 +146,7 @@ def test_the_tray_releases_an_idle_microphone(qtbot: QtBot, pulse: PulseServer, 
     c.start()  # captioning keeps listening in the tray ...
     qtbot.waitUntil(lambda: c.state == "running", timeout=30_000)
     c.window.close()
-    qtbot.wait(300)
+    heart.settle(qtbot)  # whatever the close asked of the worker is done
     assert c.state == "running" and _recording_streams(pulse) == 1
     c.stop()  # ... until it stops there
     qtbot.waitUntil(lambda: c.state == "idle", timeout=10_000)
@@ -149,12 +157,14 @@ def test_the_tray_releases_an_idle_microphone(qtbot: QtBot, pulse: PulseServer, 
 
 
 def test_tray_requests_in_quick_succession_are_not_undone_by_late_state_signals(  # type: ignore[no-untyped-def]
-        qtbot: QtBot, pulse: PulseServer, controller_factory, settings_file: Path, model_dir: Path) -> None:
+        qtbot: QtBot, pulse: PulseServer, controller_factory, settings_file: Path, model_dir: Path,
+        tmp_path: Path) -> None:
     """The worker's state signals arrive queued; GUI actions faster than them must still end right."""
     save_settings(AppSettings(model_dir=str(model_dir), source_key=MONITOR_KEY),
                   QSettings(str(settings_file), QSettings.Format.IniFormat))
     c: CaptionerController = controller_factory()
     c.tray.available = True
+    heart = Heartbeat(c.worker)
     qtbot.waitUntil(lambda: c.state == "monitoring" and _recording_streams(pulse) == 1, timeout=30_000)
 
     states: list[str] = []  # every state the worker reports, in order: the end of each request shows
@@ -162,7 +172,7 @@ def test_tray_requests_in_quick_succession_are_not_undone_by_late_state_signals(
     c.window.close()
     c.show_window()  # before the worker has even reported the device closed
     qtbot.waitUntil(lambda: states == ["idle", "monitoring"] and _recording_streams(pulse) == 1, timeout=10_000)
-    qtbot.wait(300)
+    heart.settle(qtbot)  # no late request undoes it
     assert c.state == "monitoring" and _recording_streams(pulse) == 1, "the window's meter listens again"
 
     c.window.close()
@@ -173,5 +183,5 @@ def test_tray_requests_in_quick_succession_are_not_undone_by_late_state_signals(
     # Opened, started, stopped, closed: waiting for "idle" alone could pass before the start is handled.
     qtbot.waitUntil(lambda: states == ["monitoring", "running", "monitoring", "idle"], timeout=10_000)
     qtbot.waitUntil(lambda: _recording_streams(pulse) == 0, timeout=5000)
-    qtbot.wait(300)
+    round_trip(qtbot, c.worker, nowhere(c, tmp_path))  # no late request reopens it
     assert c.state == "idle" and _recording_streams(pulse) == 0, "hidden and not captioning: the device is closed"

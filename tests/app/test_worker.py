@@ -17,6 +17,7 @@ from captioner.audio.ringbuffer import RingBuffer
 from captioner.live.model_loading import ModelInfo, ModelRequest
 
 from .engine_ref import app_recognizer
+from .worker_beats import Heartbeat
 
 
 class FakeInput:
@@ -114,13 +115,11 @@ def test_pause_drops_audio_and_stop_commits(worker: InferenceWorker, speech_wav:
     worker.stateChanged.connect(states.append)
     segments: list[Segment] = []
     worker.segmentCommitted.connect(segments.append)
+    heart = Heartbeat(worker)
     worker.start_captioning(lambda: src)
     qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
     audio = _speech(speech_wav)
-    for i in range(0, len(audio), 4800):  # deliver in 100 ms blocks
-        src.ring.write(audio[i : i + 4800])
-        qtbot.wait(5)
-    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=10_000)
+    _feed(src, audio, qtbot)  # in 100 ms blocks
     worker.pause()
     qtbot.waitUntil(lambda: states[-1:] == ["paused"], timeout=5000)
     committed_at_pause = list(segments)
@@ -130,7 +129,7 @@ def test_pause_drops_audio_and_stop_commits(worker: InferenceWorker, speech_wav:
     worker.resume()
     worker.stop_captioning()
     qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
-    qtbot.wait(100)
+    heart.settle(qtbot)  # nothing is committed after the stop either
     assert segments == committed_at_pause
     assert all(not s.gap for s in segments)
 
@@ -146,7 +145,7 @@ def test_model_switch_commits_old_text_first(worker: InferenceWorker, other_mode
     audio = _speech(speech_wav)
     src.ring.write(audio[: len(audio) // 2])
     qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=5000)
-    qtbot.wait(50)
+    # No wait for the chunk being decoded: the worker takes commands between chunks, so the switch follows it.
     with qtbot.waitSignal(worker.modelLoaded, timeout=30_000):
         worker.load_model(ModelRequest(str(other_model_dir)))
     assert segments, "text decoded by the old model is committed before the switch"
@@ -157,8 +156,10 @@ def test_level_signal_follows_the_audio(worker: InferenceWorker, qtbot: QtBot) -
     src = FakeInput(rate=16000, channels=1)
     levels: list[float] = []
     worker.levelChanged.connect(lambda dbfs, source: levels.append(dbfs))
+    states: list[str] = []
+    worker.stateChanged.connect(states.append)
     worker.open_input(lambda: src)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: states == ["monitoring"], timeout=5000)
     src.ring.write(np.full((1600, 1), 0.5, np.float32))
     qtbot.waitUntil(lambda: any(abs(v - (-6.02)) < 0.1 for v in levels), timeout=3000)
 
@@ -174,15 +175,12 @@ def test_format_change_on_reconnect_commits_decoded_words(worker: InferenceWorke
     worker.stateChanged.connect(states.append)
     segments: list[Segment] = []
     worker.segmentCommitted.connect(segments.append)
+    heart = Heartbeat(worker)
     worker.start_captioning(lambda: src)
     qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
     audio = _speech(speech_wav)
-    half = audio[: len(audio) // 2]
-    for i in range(0, len(half), 4800):
-        src.ring.write(half[i : i + 4800])
-        qtbot.wait(5)
-    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=10_000)
-    qtbot.wait(50)
+    _feed(src, audio[: len(audio) // 2], qtbot)
+    heart.wait(qtbot)  # the step that read the last block has ended: ``heard`` holds all of it
     src.sample_rate = 44100.0
     src.ring = RingBuffer(44100 * 4, 1)  # the device reappeared as 44.1 kHz mono
     engine = app_recognizer(model_dir)
@@ -215,10 +213,11 @@ def _fail_once(rec: object, when_final: bool, monkeypatch: pytest.MonkeyPatch) -
 
 
 def _feed(src: FakeInput, audio: np.ndarray, qtbot: QtBot, block: int = 4800) -> None:
+    """Deliver ``audio`` block by block, each once the worker has read the one before: faster than real
+    time, yet never so far ahead that it skips audio to catch up, however slow the machine."""
     for i in range(0, len(audio), block):
         src.ring.write(audio[i : i + block])
-        qtbot.wait(5)
-    qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=10_000)
+        qtbot.waitUntil(lambda: src.ring.available() == 0, timeout=10_000)
 
 
 def test_failed_flush_restarts_the_stream(worker: InferenceWorker, speech_wav: Path, qtbot: QtBot,
@@ -232,6 +231,7 @@ def test_failed_flush_restarts_the_stream(worker: InferenceWorker, speech_wav: P
     worker.segmentCommitted.connect(segments.append)
     messages: list[str] = []
     worker.statusMessage.connect(messages.append)
+    heart = Heartbeat(worker)
     worker.start_captioning(lambda: src)
     qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
     failed = _fail_once(_stream(worker), True, monkeypatch)
@@ -246,7 +246,7 @@ def test_failed_flush_restarts_the_stream(worker: InferenceWorker, speech_wav: P
     _feed(src, audio, qtbot)
     worker.stop_captioning()
     qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
-    qtbot.wait(100)
+    heart.settle(qtbot)  # no error line comes late
     assert any(s.text and not s.gap for s in segments[before:]), "captions go on after the failure"
     assert [m for m in messages if "RuntimeError" in m] == [
         "Internal error in the caption thread: RuntimeError: ONNX Runtime failed"]
@@ -259,6 +259,7 @@ def test_repeated_error_is_reported_at_most_every_few_seconds(worker: InferenceW
     worker.stateChanged.connect(states.append)
     messages: list[str] = []
     worker.statusMessage.connect(messages.append)
+    heart = Heartbeat(worker)
     worker.start_captioning(lambda: src)
     qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
 
@@ -267,7 +268,7 @@ def test_repeated_error_is_reported_at_most_every_few_seconds(worker: InferenceW
 
     monkeypatch.setattr(_stream(worker), "_run", broken)  # every chunk fails
     _feed(src, _speech(speech_wav)[: 48000], qtbot, block=2400)  # 1 s in 20 blocks, each one failing
-    qtbot.wait(100)
+    heart.wait(qtbot)  # the step that read the last block (and failed) has ended
     assert messages == ["Internal error in the caption thread: RuntimeError: no GPU memory"]
 
 
@@ -284,6 +285,7 @@ def test_missing_audio_moves_the_stream_clock(worker: InferenceWorker, model_dir
     worker.stateChanged.connect(states.append)
     segments: list[Segment] = []
     worker.segmentCommitted.connect(segments.append)
+    heart = Heartbeat(worker)
     worker.start_captioning(lambda: src)
     qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
     src.ring.write(np.zeros((rate // 2, 1), np.float32))  # 0.5 s heard
@@ -298,7 +300,7 @@ def test_missing_audio_moves_the_stream_clock(worker: InferenceWorker, model_dir
     _feed(src, speech[:, None], qtbot, block=1600)
     worker.stop_captioning()
     qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
-    qtbot.wait(100)
+    heart.settle(qtbot)  # no second gap comes late
 
     gaps = [s for s in segments if s.gap]
     assert len(gaps) == 1
@@ -324,6 +326,7 @@ def test_session_clock_starts_when_the_user_pressed_start(worker: InferenceWorke
     worker.stateChanged.connect(states.append)
     segments: list[Segment] = []
     worker.segmentCommitted.connect(segments.append)
+    heart = Heartbeat(worker)
     started_at = time.monotonic()
     worker.start_captioning(lambda: src, started_at=started_at)
     qtbot.waitUntil(lambda: states[-1:] == ["running"], timeout=5000)
@@ -336,7 +339,7 @@ def test_session_clock_starts_when_the_user_pressed_start(worker: InferenceWorke
     _feed(src, speech[block:, None], qtbot, block=block)
     worker.stop_captioning()
     qtbot.waitUntil(lambda: states[-1:] == ["monitoring"], timeout=5000)
-    qtbot.wait(100)
+    heart.settle(qtbot)
 
     engine = app_recognizer(model_dir)
     tokens = engine.accept(speech) + engine.finish()
