@@ -1,4 +1,4 @@
-"""Where Captioner keeps its files: the bundled default model, the user's models and the session logs."""
+"""Where Captioner keeps its files: the bundled default model, the user's models, the session logs and its own log."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from captioner.asr.manifest import MANIFEST_NAME
 DEFAULT_MODEL_NAME = "captioner-demo-en"
 MODEL_ENV = "CAPTIONER_MODEL"
 APP_NAME = "Captioner"
+LOG_DIR_ENV = "CAPTIONER_LOG_DIR"
 
 
 def user_data_dir() -> Path:
@@ -25,6 +26,23 @@ def user_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / APP_NAME / APP_NAME
+
+
+def user_log_dir() -> Path:
+    """The user's log folder, where each platform keeps application logs (``$CAPTIONER_LOG_DIR`` if set).
+
+    Linux: ``$XDG_STATE_HOME/Captioner/log`` (``~/.local/state/Captioner/log``); Windows:
+    ``%LOCALAPPDATA%\\Captioner\\Logs``; macOS: ``~/Library/Logs/Captioner``. Logs are machine-local
+    state, not data to roam or back up, hence not beside ``user_data_dir()``.
+    """
+    override = os.environ.get(LOG_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / APP_NAME / "Logs"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Logs" / APP_NAME
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / APP_NAME / "log"
 
 
 def user_models_dir() -> Path:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The app and the commands that tests run log to a temporary folder, never to the developer's log."""
+    with pytest.MonkeyPatch.context() as mp:
+        folder = tmp_path_factory.mktemp("logs")
+        mp.setenv("CAPTIONER_LOG_DIR", str(folder))
+        yield folder
 
 
 @cache
