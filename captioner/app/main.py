@@ -22,6 +22,7 @@ from captioner.app.icons import app_icon
 from captioner.app.options import build_parser
 from captioner.app.settings import AppSettings, load_settings, open_qsettings
 from captioner.app.theme import apply_theme
+from captioner.logging_setup import setup_logging
 
 
 def _qapp() -> QApplication:
@@ -81,6 +82,7 @@ def _start_when_model_ready(controller: CaptionerController) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    setup_logging(debug=args.debug)
     if args.smoke_test:
         return smoke_test(args)
     if args.input_file and not Path(args.input_file).expanduser().is_file():
@@ -147,7 +149,7 @@ def smoke_test(args: argparse.Namespace) -> int:
 
 
 def _smoke_model(settings: AppSettings, errors: list[str]) -> dict[str, Any]:
-    from captioner.asr.errors import CaptionerError
+    from captioner.errors import CaptionerError
     from captioner.live.model_loading import ModelRequest, load_live_model
 
     if not settings.model_dir:

@@ -15,5 +15,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke-test", action="store_true",
                    help="build the window, load the model, open the audio API, print a JSON report and exit")
     p.add_argument("--settings", metavar="INI", help="use this settings file instead of the user's")
-    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("-v", "--debug", action="store_true",
+                   help="detailed log for a bug report, caption text included, in the log file and on stderr")
     return p

@@ -7,10 +7,15 @@ one). Heavy imports (onnxruntime, Qt, NeMo) happen inside each command so ``--he
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
-from captioner.asr.errors import CaptionerError
+from captioner.errors import CaptionerError
+from captioner.logging_setup import CLI_LOG, FILE_ONLY, setup_logging
+
+log = logging.getLogger(__name__)
+DEBUG_HELP = "show tracebacks for errors, and log details (caption text included) to the log file and stderr"
 
 FORMATS = ("text", "timed-text", "srt", "vtt", "json")
 """``captioner.formats.TranscriptFormat``'s values, spelled out so ``--help`` needs no engine import."""
@@ -29,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="The app (captioner [OPTIONS], no command):\n" + app_help.split("options:", 1)[-1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("-v", "--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     inspect = commands.add_parser("inspect", help="check a model folder and describe its graphs")
@@ -115,7 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--accuracy-level", type=int, default=4, choices=(0, 1, 4),
                           help="MatMulNBits: 4 also quantises activations inside the kernel (faster), 0/1 keep them "
                                "float32")
+    _debug_after_the_command_too(parser)
     return parser
+
+
+def _debug_after_the_command_too(parser: argparse.ArgumentParser) -> None:
+    """``captioner transcribe a.wav --debug`` as well as ``captioner --debug transcribe a.wav``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument("-v", "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+                _debug_after_the_command_too(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return app_main(args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
+    setup_logging(debug=args.debug, file_name=CLI_LOG)
+    log.info("captioner %s", args.command)
+    log.debug("Arguments: %s", args_list)
     try:
         if args.command == "inspect":
             from captioner.cli.inspect_cmd import run_inspect
@@ -152,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_export(args)
     except CaptionerError as exc:
+        log.info("Stopped: %s", exc)
         if args.debug:
             raise
         print(f"captioner: error: {exc}", file=sys.stderr)
@@ -163,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug, not a user error: say so in one line
         if args.debug:
-            raise
+            raise  # the uncaught-exception hook logs it
+        log.error("Internal error", exc_info=True, extra=FILE_ONLY)
         print(f"captioner: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
               file=sys.stderr)
         return 3
