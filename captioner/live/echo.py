@@ -18,6 +18,10 @@ ECHO_WINDOW_S = 2.0
 """How far apart in time the two sources' versions of the same words may be."""
 MATCH_SHARE = 0.6
 """The share of a line's words found in the preferred source's words that makes it an echo."""
+SHORT_LINE_WORDS = 3
+"""A line of fewer words ("on", "yes please") is an echo only if all of them were heard on the preferred
+source within ``SHORT_WINDOW_S``: common short words are said on both sides of a call all the time."""
+SHORT_WINDOW_S = 0.5
 KEEP_RECENT_S = 30.0
 
 _WORD = re.compile(r"[\w']+")
@@ -83,10 +87,12 @@ class EchoFilter:
         mine = words(segment.text)
         if not mine:
             return False
+        short = len(mine) < SHORT_LINE_WORDS
+        window, share = (SHORT_WINDOW_S, 1.0) if short else (self.window_s, self.share)
         theirs = [w for s in self._recent
-                  if s.end_s >= segment.start_s - self.window_s and s.start_s <= segment.end_s + self.window_s
+                  if s.end_s >= segment.start_s - window and s.start_s <= segment.end_s + window
                   for w in words(s.text)]
         if not theirs:
             return False
         matched = sum(block.size for block in SequenceMatcher(None, mine, theirs, autojunk=False).get_matching_blocks())
-        return matched >= self.share * len(mine)
+        return matched >= share * len(mine)

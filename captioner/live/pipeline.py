@@ -442,8 +442,11 @@ class LivePipeline:
         compute = sum(c for c, _ in self._compute)
         audio = sum(a for _, a in self._compute)
         channels = self._channels
+        # Sources play at the same time: one second of real time brings a second of audio from each, so the
+        # load that must stay under 1 is the compute over the audio of one source, not of all of them.
+        audio_per_source = audio / max(1, len(channels))
         self._sink.stats_updated(Stats(
-            rtf=compute / audio if audio else 0.0,
+            rtf=compute / audio_per_source if audio_per_source else 0.0,
             latency_s=self._latency,
             provider=self._model.info.provider if self._model is not None else "",
             dropped_s=sum(c.lost_s() for c in channels),

@@ -14,7 +14,7 @@ from captioner.live.state import PipelineState
 class Stats:
     """Health of the live pipeline, refreshed twice a second."""
 
-    rtf: float  # compute time / audio time over the last few seconds, all sources together
+    rtf: float  # compute time per second of each source's audio, all sources together: under 1 keeps up
     latency_s: float | None  # newest caption's audio: time from entering the ring buffer to emission
     provider: str
     dropped_s: float  # audio lost: ring-buffer overruns + catch-up skips, all sources

@@ -77,3 +77,23 @@ def test_gaps_pass_and_flush_releases_what_is_held() -> None:
     echo.push(mine)
     assert echo.flush() == [mine]
     assert echo.flush() == []
+
+
+def test_a_short_common_word_said_a_second_apart_is_not_an_echo() -> None:
+    """Seen in the two-source benchmark: "on" from the microphone 1.5 s after "on" in system audio."""
+    echo = EchoFilter()
+    echo.reset("Others")
+    echo.push(line("the file is on the shared drive", 18.0, 19.4, "Others"))
+    mine = line("on", 20.88, 20.96, "You")
+    echo.push(mine)
+    assert echo.release(25.0, None) == [mine]
+    assert echo.dropped == 0
+
+
+def test_a_short_echo_heard_at_the_same_moment_is_still_dropped() -> None:
+    echo = EchoFilter()
+    echo.reset("Others")
+    echo.push(line("thanks everyone", 4.0, 4.9, "Others"))
+    echo.push(line("thanks everyone", 4.1, 5.0, "You"))
+    assert echo.release(9.0, None) == []
+    assert echo.dropped == 1
