@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from captioner.asr.choices import Decoder, Provider, StreamingMode, parse
 from captioner.asr.decoding import CtcGreedyDecoder, RawToken, RnntGreedyDecoder, SherpaRnntGreedyDecoder
 from captioner.asr.encoder import CacheAwareEncoder
 from captioner.asr.errors import ModelFolderError
@@ -57,10 +58,6 @@ from captioner.asr.sherpa_pack import check_decoder, check_joiner
 from captioner.asr.spec import ModelLayout
 from captioner.errors import CaptionerError
 
-DECODERS = ("rnnt", "ctc")
-MODES = ("A", "B", "S")
-SHERPA_MODE = "S"
-
 
 @dataclass(frozen=True)
 class Token:
@@ -80,7 +77,8 @@ class LoadedModel:
     after the other or from different threads.
     """
 
-    def __init__(self, folder: ModelFolder, provider: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, folder: ModelFolder, provider: Provider | str = Provider.AUTO, threads: int | None = None
+                 ) -> None:
         self.folder = folder
         self.provider_preference = provider
         self.threads = threads
@@ -110,14 +108,14 @@ class StreamingRecognizer:
     bare ``ModelFolder`` it opens them for itself (``provider`` and ``threads`` apply then).
     """
 
-    def __init__(self, model: ModelFolder | LoadedModel, *, decoder: str = "rnnt", lookahead_ms: int | None = None,
-                 mode: str | None = None, provider: str = "auto", threads: int | None = None,
+    def __init__(self, model: ModelFolder | LoadedModel, *, decoder: Decoder | str = Decoder.RNNT,
+                 lookahead_ms: int | None = None, mode: StreamingMode | str | None = None,
+                 provider: Provider | str = Provider.AUTO, threads: int | None = None,
                  language: str | None = None) -> None:
         self.model = model if isinstance(model, LoadedModel) else LoadedModel(model, provider, threads)
         folder = self.model.folder
         spec = folder.spec
-        if decoder not in DECODERS:
-            raise CaptionerError(f"Unknown decoder {decoder!r}; choose rnnt or ctc.")
+        decoder = parse(Decoder, decoder, "decoder")
         if decoder not in spec.decoders():
             raise CaptionerError(
                 f"The model in {folder.path} has no {decoder.upper()} decoder; it provides "
@@ -129,15 +127,15 @@ class StreamingRecognizer:
             raise CaptionerError(str(exc)) from exc
         self.spec = spec
         self.decoder_name = decoder
-        whole_ctc_graph = decoder == "ctc" and self.streaming.ctc_file is not None
+        whole_ctc_graph = decoder is Decoder.CTC and self.streaming.ctc_file is not None
         encoder_file = self.streaming.ctc_file if whole_ctc_graph else self.streaming.encoder_file
         assert encoder_file is not None
         first_file = None if whole_ctc_graph else self.streaming.first_chunk_encoder_file
         if mode is None:
-            mode = SHERPA_MODE if spec.layout is ModelLayout.SHERPA_ONNX else ("A" if first_file else "B")
-        if mode not in MODES:
-            raise CaptionerError(f"Unknown streaming mode {mode!r}; choose A, B or S.")
-        if mode == "A" and first_file is None:
+            mode = (StreamingMode.SHERPA if spec.layout is ModelLayout.SHERPA_ONNX
+                    else StreamingMode.NEMO_A if first_file else StreamingMode.NEMO_B)
+        mode = parse(StreamingMode, mode, "streaming mode")
+        if mode is StreamingMode.NEMO_A and first_file is None:
             raise CaptionerError(
                 f"Streaming mode A needs a first-chunk encoder graph, which {folder.path} lacks; use mode B "
                 "or re-export with `captioner export`."
@@ -147,7 +145,7 @@ class StreamingRecognizer:
         session, info = self.model.session(encoder_file, threads)
         require_signature(info, ENCODER_INPUTS, ("encoded_lengths", *ENCODER_OUTPUTS[2:]), "cache-aware encoder")
         first_session = None
-        if mode == "A" and first_file:
+        if mode is StreamingMode.NEMO_A and first_file:
             first_session, first_info = self.model.session(first_file, threads)
             require_signature(first_info, ENCODER_INPUTS, ENCODER_OUTPUTS, "cache-aware first-chunk encoder")
         self.provider = active_provider(session)
@@ -169,7 +167,7 @@ class StreamingRecognizer:
         self._ctc_head: ort.InferenceSession | None = None
         self._rnnt: RnntGreedyDecoder | SherpaRnntGreedyDecoder | None = None
         self._ctc: CtcGreedyDecoder | None = None
-        if decoder == "rnnt":
+        if decoder is Decoder.RNNT:
             assert spec.rnnt is not None
             # One small LSTM step per call: a thread pool only adds wake-up latency.
             joint, joint_info = self.model.session(spec.rnnt.decoder_joint_file, 1)
@@ -194,7 +192,7 @@ class StreamingRecognizer:
         self.sample_rate = spec.preprocessor.sample_rate
         self.frame_s = spec.encoder_frame_ms / 1000.0
         self._featurizer: StreamingFeaturizer | SherpaFeaturizer
-        if mode == SHERPA_MODE:
+        if mode is StreamingMode.SHERPA:
             self._featurizer = SherpaFeaturizer(KaldiFbankSpec(n_mels=spec.preprocessor.n_mels,
                                                                sample_rate=spec.preprocessor.sample_rate))
         else:
@@ -275,7 +273,7 @@ class StreamingRecognizer:
         self._finished = True
         if self._samples_in == 0:
             return []  # nothing was heard: NeMo would still run one padded frame and may emit noise
-        if self.mode == SHERPA_MODE:
+        if self.mode is StreamingMode.SHERPA:
             padding = np.zeros(self.sherpa_window * self.spec.preprocessor.hop_length, np.float32)
             self._append(self._featurizer.accept(padding))
         self._append(self._featurizer.finish())
@@ -292,24 +290,25 @@ class StreamingRecognizer:
 
     # ----------------------------------------------------------------------------------------- steps
     def _run(self, final: bool) -> list[Token]:
-        if self.mode == SHERPA_MODE:
+        if self.mode is StreamingMode.SHERPA:
             return self._run_sherpa()
         s = self.streaming
         later_min = self.spec.encoder.subsampling_factor
         tokens: list[Token] = []
         while True:
             first = self._step == 0
-            size = s.chunk_frames[0] if first and self.mode == "A" else s.chunk_frames[1]
-            shift = s.shift_frames[0] if first and self.mode == "A" else s.shift_frames[1]
+            first_graph = first and self.mode is StreamingMode.NEMO_A  # mode A's step 0: the first-chunk graph
+            size = s.chunk_frames[0] if first_graph else s.chunk_frames[1]
+            shift = s.shift_frames[0] if first_graph else s.shift_frames[1]
             end = self._feats_base + self._feats.shape[1]
             available = end - self._next
             if available < size and (not final or available < (1 if first else later_min)):
                 break
             take = min(size, available)
             chunk = self._feats[:, self._next - self._feats_base : self._next - self._feats_base + take]
-            window = chunk if (first and self.mode == "A") else np.concatenate([self._pre_encode_cache(), chunk], 1)
+            window = chunk if first_graph else np.concatenate([self._pre_encode_cache(), chunk], 1)
             started = time.perf_counter()
-            tokens += self._decode(self._encoder.step(window, first_chunk=first and self.mode == "A"))
+            tokens += self._decode(self._encoder.step(window, first_chunk=first_graph))
             self.step_seconds.append(time.perf_counter() - started)
             self._next += shift
             self._step += 1
@@ -395,4 +394,4 @@ def transcribe_samples(recognizer: StreamingRecognizer, samples: npt.NDArray[np.
     return tokens + recognizer.finish()
 
 
-__all__ = ["DECODERS", "MODES", "GraphKind", "StreamingRecognizer", "Token", "transcribe_samples"]
+__all__ = ["GraphKind", "StreamingRecognizer", "Token", "transcribe_samples"]

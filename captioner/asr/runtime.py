@@ -23,11 +23,11 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from captioner.asr.choices import Provider
 from captioner.errors import CaptionerError
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
-PROVIDER_CHOICES = ("auto", "cuda", "cpu")
 
 
 class ProviderError(CaptionerError):
@@ -97,14 +97,17 @@ def cuda_load_problem() -> str | None:
     return None
 
 
-def resolve_providers(preference: str) -> list[str]:
-    """Provider list for ``preference`` in {"auto", "cuda", "cpu"}."""
-    if preference not in PROVIDER_CHOICES:
-        raise ProviderError(f"Unknown execution provider {preference!r}; choose one of {', '.join(PROVIDER_CHOICES)}.")
+def resolve_providers(preference: Provider | str) -> list[str]:
+    """ONNX Runtime's provider list for ``preference``."""
+    try:
+        preference = Provider(preference)
+    except ValueError:
+        choices = ", ".join(p.value for p in Provider)
+        raise ProviderError(f"Unknown execution provider {preference!r}; choose one of {choices}.") from None
     compiled = ort.get_available_providers()
-    if preference == "cpu":
+    if preference is Provider.CPU:
         return [CPU]
-    if preference == "cuda":
+    if preference is Provider.CUDA:
         if CUDA not in compiled:
             raise ProviderError(
                 "CUDA was requested but this onnxruntime build has no CUDA provider "

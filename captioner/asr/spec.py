@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from captioner.asr.choices import Decoder
 from captioner.asr.weights_digest import WeightsDigest
 
 FEATURE_FRAME_MS = 10
@@ -223,10 +224,10 @@ class ModelSpec:
             return ModelFamily.HYBRID if self.ctc is not None else ModelFamily.RNNT
         return ModelFamily.CTC
 
-    def decoders(self) -> list[str]:
+    def decoders(self) -> list[Decoder]:
         out = []
         if self.rnnt is not None:
-            out.append("rnnt")
+            out.append(Decoder.RNNT)
         if self.ctc is not None:
-            out.append("ctc")
+            out.append(Decoder.CTC)
         return out

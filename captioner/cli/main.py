@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from captioner.asr.choices import Decoder, Provider, StreamingMode
 from captioner.errors import CaptionerError
 from captioner.logging_setup import CLI_LOG, FILE_ONLY, setup_logging
 
@@ -50,17 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
                             help="with --source: words heard on two sources at once (a microphone hearing the "
                                  "speakers) are shown once, as NAME's (default: keep both)")
     transcribe.add_argument("--model", metavar="DIR", help="model folder (default: the bundled model)")
-    transcribe.add_argument("--decoder", choices=("rnnt", "ctc"), default="rnnt")
+    transcribe.add_argument("--decoder", type=Decoder, choices=list(Decoder), default=Decoder.RNNT)
     transcribe.add_argument("--lookahead-ms", type=int, metavar="MS",
                             help="one of the lookaheads the model provides (default: the model's first)")
-    transcribe.add_argument("--mode", choices=("A", "B", "S"),
+    transcribe.add_argument("--mode", type=StreamingMode, choices=list(StreamingMode),
                             help="streaming mode: NeMo's A (default when the folder has a first-chunk graph) or B, "
                                  "or S as sherpa-onnx streams (the default for sherpa-onnx packs)")
     transcribe.add_argument("--format", choices=FORMATS, default="text",
                             help="text (one line), timed-text ([hh:mm:ss] per caption line), srt, vtt or json")
     transcribe.add_argument("--realtime", action="store_true",
                             help="feed the audio at wall-clock speed and print captions as they appear")
-    transcribe.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
+    transcribe.add_argument("--provider", type=Provider, choices=list(Provider), default=Provider.AUTO)
     transcribe.add_argument("--threads", type=int, metavar="N", help="ONNX Runtime intra-op threads")
     transcribe.add_argument("--language", metavar="LOCALE",
                             help="for language-prompt models: the locale to transcribe (default: the model's "

@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from captioner.asr.choices import Decoder, StreamingMode
 from captioner.export.errors import ExportDependencyError
 
-MODES = ("A", "B")
-DECODERS = ("rnnt", "ctc")
+MODES = (StreamingMode.NEMO_A, StreamingMode.NEMO_B)
+DECODERS = tuple(Decoder)
 
 
 def require_nemo() -> tuple[Any, Any]:

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from captioner.asr.choices import Decoder, Provider, StreamingMode
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import LoadedModel, StreamingRecognizer
 
@@ -19,12 +20,12 @@ class ModelRequest:
     """What the user asked for; ``lookahead_ms=None``: the live default (``live_default_lookahead``)."""
 
     model_dir: str
-    decoder: str = "rnnt"
+    decoder: Decoder | str = Decoder.RNNT
     lookahead_ms: int | None = None
-    provider: str = "auto"
+    provider: Provider | str = Provider.AUTO
     language: str = ""
     """For language-prompt models; "" or a locale the model lacks: the model's default."""
-    mode: str | None = None
+    mode: StreamingMode | str | None = None
     """NeMo's streaming mode A or B, or S as sherpa-onnx streams; None: the folder's natural one."""
     threads: int | None = None
     """ONNX Runtime intra-op threads; None: its default."""
@@ -36,10 +37,10 @@ class ModelInfo:
 
     name: str
     path: str
-    decoder: str
+    decoder: Decoder
     lookahead_ms: int
     lookaheads_ms: tuple[int, ...]
-    decoders: tuple[str, ...]
+    decoders: tuple[Decoder, ...]
     provider: str
     load_s: float = 0.0
     language: str | None = None
@@ -67,7 +68,7 @@ def live_default_lookahead(lookaheads: list[int] | tuple[int, ...]) -> int:
 class LiveModel:
     """One loaded model and the streaming settings every source's stream uses."""
 
-    def __init__(self, model: LoadedModel, decoder: str, lookahead_ms: int, language: str | None,
+    def __init__(self, model: LoadedModel, decoder: Decoder, lookahead_ms: int, language: str | None,
                  first_stream: StreamingRecognizer, info: ModelInfo) -> None:
         self.model = model
         self.mode = first_stream.mode
@@ -95,7 +96,7 @@ def load_live_model(req: ModelRequest) -> LiveModel:
     folder = load_model_folder(Path(req.model_dir).expanduser())
     spec = folder.spec
     decoders = spec.decoders()
-    decoder = req.decoder if req.decoder in decoders else decoders[0]
+    decoder = Decoder(req.decoder) if req.decoder in decoders else decoders[0]
     lookaheads = spec.lookaheads_ms()
     lookahead = req.lookahead_ms if req.lookahead_ms in lookaheads else live_default_lookahead(lookaheads)
     languages = tuple(sorted(spec.prompt.dictionary)) if spec.prompt else ()
