@@ -290,3 +290,33 @@ def test_config_bombs_are_refused_quickly(tmp_path: Path) -> None:
         f"'${{{'a' if i == 0 else f'r{i - 1}'}}}', '${{{'a' if i == 0 else f'r{i - 1}'}}}']\n" for i in range(20))
     with pytest.raises(ModelFolderError, match="expands to more than"):
         parse_config(references, tmp_path / "m.nemo")
+
+
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes, produced as they are read (a 40 MB member without 40 MB in memory)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_a_compressed_archive_that_would_unpack_to_far_more_than_its_size_is_refused_at_once(tmp_path: Path) -> None:
+    """A small gzip whose padding member unpacks to 40 MB of zeros: refused from the member headers, before any
+    of that padding is decompressed; real weights barely compress, so a real model never comes near the limit."""
+    path = tmp_path / "padded.nemo"
+    padding = 40 * 2**20
+    with tarfile.open(path, "w:gz") as tar:
+        tar.addfile(file_info("./0padding.bin", padding), io.BufferedReader(_Zeros(padding)))
+        for info, data in nemo_members():
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    assert path.stat().st_size < 200_000
+    message = refusal(path)
+    assert "times that" in message and "0padding.bin" in message

@@ -27,6 +27,10 @@ from captioner.asr.nemo_config import CONFIG_NAME, parse_config
 MAX_TOTAL_BYTES = 16 * 2**30
 MAX_CONFIG_BYTES = 16 * 2**20
 MAX_TOKENIZER_BYTES = 64 * 2**20
+MAX_EXPANSION = 50
+"""A compressed ``.nemo`` holds float weights, which barely compress (about 1.1x): one that would unpack to more
+than this many times its size (and more than ``EXPANSION_FLOOR_BYTES``) is padding or a decompression bomb."""
+EXPANSION_FLOOR_BYTES = 16 * 2**20
 TOKENIZER_SUFFIX = "tokenizer.model"
 
 _COMPRESSED: tuple[tuple[bytes, Literal["r:gz", "r:bz2", "r:xz"]], ...] = (
@@ -217,6 +221,11 @@ class NemoArchive:
                         f"{self.path}: its member {info.name} is {info.size:,} bytes, more than the {limit:,} bytes "
                         "Captioner accepts for it.", _REDOWNLOAD)
                 total += info.size
+                if self.compressed and total > max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION * file_size):
+                    raise NemoArchiveError(
+                        f"{self.path} is a {file_size:,}-byte compressed file whose members announce more than "
+                        f"{MAX_EXPANSION} times that ({total:,} bytes by {info.name}); model weights do not compress "
+                        "like that, so it is not a model Captioner will unpack.", _REDOWNLOAD)
                 if total > self.max_total_bytes:
                     raise NemoArchiveError(
                         f"{self.path} holds more than {self.max_total_bytes:,} bytes, more than Captioner accepts "
