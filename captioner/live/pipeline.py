@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import math
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -105,6 +106,8 @@ class LivePipeline:
     # -- the pipeline's thread -----------------------------------------------------------------------
     def run(self) -> None:
         """Apply commands and caption until ``Quit``; then commit open text and close every source."""
+        if threading.current_thread() is not threading.main_thread():  # log lines name it, not "Dummy-1"
+            threading.current_thread().name = "captioner-pipeline"
         while True:
             try:
                 if not self._handle_commands():
@@ -121,6 +124,7 @@ class LivePipeline:
                     self._waiting = self._cmds.get(timeout=IDLE_WAIT_S)
         self._end_session()
         self._close_sources()
+        log.info("The caption pipeline stopped")
 
     def _handle_commands(self) -> bool:
         while True:
@@ -163,6 +167,7 @@ class LivePipeline:
         if text == last and now - at < STATUS_REPEAT_S:
             return
         self._last_status = (text, now)
+        log.info("Status: %s", text)
         self._sink.status_message(text)
 
     def _report(self, exc: Exception) -> None:
@@ -180,6 +185,7 @@ class LivePipeline:
         try:
             model = self._loader(request)
         except CaptionerError as exc:
+            log.warning("Model refused: %s", exc)
             self._sink.model_failed(str(exc))
             return
         except Exception as exc:
@@ -248,6 +254,8 @@ class LivePipeline:
     def _end_session(self) -> None:
         if self._state.in_session:
             self._flush_all()
+            self._next_stats = 0.0
+            self._maybe_stats()  # the session's final figures, not ones up to half a second old
             self._set_state(PipelineState.MONITORING if self._channels else PipelineState.IDLE)
 
     def _close_sources(self) -> None:
@@ -356,8 +364,12 @@ class LivePipeline:
         tokens = stream.accept(samples)
         compute = time.perf_counter() - started
         if stream.nonfinite_samples > bad_samples:
+            log.warning("%d invalid samples (NaN or infinity) from %s replaced by silence",
+                        stream.nonfinite_samples - bad_samples, channel.label or "the source")
             self._status("The audio held invalid samples (NaN or infinity); they were replaced by silence.")
         if stream.stream_resets > resets:
+            log.warning("The model's output was not finite; the stream of %s was restarted (%.1f s lost)",
+                        channel.label or "the source", stream.lost_seconds - lost)
             end = channel.decoded_s
             gap = Segment("[captions lost: the model produced invalid values and was restarted]",
                           max(0.0, end - (stream.lost_seconds - lost)), end, gap=True, source=channel.label)
