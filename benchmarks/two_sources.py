@@ -58,10 +58,9 @@ from captioner.asr.segmenter import Segment
 from captioner.audio.file_feeder import FileFeeder
 from captioner.live.channel import SourceChannel
 from captioner.live.commands import LoadModel, Quit, SourceRequest, StartSession
-from captioner.live.model_loading import LiveModel, ModelInfo, ModelRequest, load_live_model
+from captioner.live.model_loading import LiveModel, ModelRequest, load_live_model
 from captioner.live.pipeline import LivePipeline
-from captioner.live.sink import Stats
-from captioner.live.state import PipelineState
+from captioner.live.sink import QuietSink, Stats
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_MODEL = ROOT / "models" / "captioner-demo-en"
@@ -173,7 +172,7 @@ class TimedPipeline(LivePipeline):
 
 
 @dataclass
-class BenchSink:
+class BenchSink(QuietSink):
     """Records what a benchmark needs; quits the pipeline when the last file has been read."""
 
     files_left: int
@@ -215,20 +214,8 @@ class BenchSink:
         if stats.rtf:
             self.stats_rtf.append(stats.rtf)
 
-    def level_changed(self, dbfs: float, source: str) -> None:
-        pass
-
-    def model_loaded(self, info: ModelInfo) -> None:
-        pass
-
     def model_failed(self, message: str) -> None:
         self.failures.append(message)
-
-    def state_changed(self, state: PipelineState) -> None:
-        pass
-
-    def status_message(self, text: str) -> None:
-        pass
 
     def input_failed(self, message: str, source: str) -> None:
         self.failures.append(f"{source}: {message}")

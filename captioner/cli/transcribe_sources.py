@@ -22,8 +22,7 @@ from captioner.formats import TranscriptFormat, labelled, render, vtt_time
 from captioner.live.commands import InputFactory, LoadModel, Quit, SourceRequest, StartSession
 from captioner.live.model_loading import ModelInfo, ModelRequest
 from captioner.live.pipeline import LivePipeline
-from captioner.live.sink import Stats
-from captioner.live.state import PipelineState
+from captioner.live.sink import QuietSink
 
 AS_FAST_AS_POSSIBLE = float("inf")
 
@@ -61,7 +60,7 @@ class LiveCaptionPrinter:
 
 
 @dataclass
-class CollectingSink:
+class CollectingSink(QuietSink):
     """Keeps every caption line; ends the pipeline once every file has been read (or one cannot be)."""
 
     pipeline: LivePipeline | None = None
@@ -86,24 +85,12 @@ class CollectingSink:
         if self.printer is not None:
             self.printer.show([segment], "")
 
-    def caption_timed(self, arrival: float) -> None:
-        pass
-
-    def stats_updated(self, stats: Stats) -> None:
-        pass
-
-    def level_changed(self, dbfs: float, source: str) -> None:
-        pass
-
     def model_loaded(self, info: ModelInfo) -> None:
         self.info = info
 
     def model_failed(self, message: str) -> None:
         self.failures.append(message)
         self._quit()
-
-    def state_changed(self, state: PipelineState) -> None:
-        pass
 
     def status_message(self, text: str) -> None:
         if text not in self.warnings:

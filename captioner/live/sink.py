@@ -41,3 +41,40 @@ class PipelineSink(Protocol):
     def input_failed(self, message: str, source: str) -> None: ...
     def input_finished(self, problem: str, source: str) -> None:
         """A finite source (a file) reached its end; ``problem`` says why it stopped early ("" if it did not)."""
+
+
+class QuietSink:
+    """A sink that ignores everything: subclass it and override only the events you need."""
+
+    def tentative_changed(self, text: str, source: str) -> None:
+        pass
+
+    def segment_committed(self, segment: Segment) -> None:
+        pass
+
+    def caption_timed(self, arrival: float) -> None:
+        pass
+
+    def stats_updated(self, stats: Stats) -> None:
+        pass
+
+    def level_changed(self, dbfs: float, source: str) -> None:
+        pass
+
+    def model_loaded(self, info: ModelInfo) -> None:
+        pass
+
+    def model_failed(self, message: str) -> None:
+        pass
+
+    def state_changed(self, state: PipelineState) -> None:
+        pass
+
+    def status_message(self, text: str) -> None:
+        pass
+
+    def input_failed(self, message: str, source: str) -> None:
+        pass
+
+    def input_finished(self, problem: str, source: str) -> None:
+        pass

@@ -18,9 +18,9 @@ from captioner.asr.segmenter import Segment
 from captioner.audio.file_feeder import FileFeeder
 from captioner.audio.file_reader import load_audio
 from captioner.live.commands import LoadModel, Quit, SourceRequest, StartSession
-from captioner.live.model_loading import ModelInfo, ModelRequest
+from captioner.live.model_loading import ModelRequest
 from captioner.live.pipeline import LivePipeline
-from captioner.live.sink import Stats
+from captioner.live.sink import QuietSink
 from captioner.live.state import PipelineState
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -30,7 +30,7 @@ LONG_SPEECH = FIXTURES / "audio" / "speech_8s.wav"
 
 
 @dataclass
-class RecordingSink:
+class RecordingSink(QuietSink):
     """Records every event; quits the pipeline when the last file has been read."""
 
     pipeline: LivePipeline | None = None
@@ -48,26 +48,11 @@ class RecordingSink:
     def segment_committed(self, segment: Segment) -> None:
         self.segments.append(segment)
 
-    def caption_timed(self, arrival: float) -> None:
-        pass
-
-    def stats_updated(self, stats: Stats) -> None:
-        pass
-
-    def level_changed(self, dbfs: float, source: str) -> None:
-        pass
-
-    def model_loaded(self, info: ModelInfo) -> None:
-        pass
-
     def model_failed(self, message: str) -> None:
         self.failures.append(message)
 
     def state_changed(self, state: PipelineState) -> None:
         self.states.append(state)
-
-    def status_message(self, text: str) -> None:
-        pass
 
     def input_failed(self, message: str, source: str) -> None:
         self.failures.append(f"{source}: {message}")
