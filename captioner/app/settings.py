@@ -44,6 +44,8 @@ class OverlayStyle:
     outline: bool = True
     outline_color: str = "#000000"
     outline_width: float = 2.5
+    docked: bool = False
+    """A full-width strip along the bottom of the screen instead of a box where the user put it."""
 
 
 @dataclass

@@ -23,7 +23,8 @@ def test_round_trip_every_field(tmp_path: Path) -> None:
         model_dir="/models/x", lookahead_ms=480, decoder="ctc", provider="cpu", source_key="system:a.monitor",
         overlay=OverlayStyle(lines=3, font_family="DejaVu Serif", font_size=40, bold=False, text_color="#ffee00",
                              tentative_color="#aabbcc", tentative_italic=False, background_color="#112233",
-                             background_opacity=0.35, outline=False, outline_color="#445566", outline_width=1.5),
+                             background_opacity=0.35, outline=False, outline_color="#445566", outline_width=1.5,
+                             docked=True),
         overlay_visible=False, overlay_geometry=(10, 20, 800, 120), window_geometry=b"\x01\x02geom",
         autosave=False,
     )
