@@ -127,6 +127,19 @@ def models_page(dialog: object, settle: object) -> None:
     dialog.grab().save(str(OUT / "settings-models.png"))  # type: ignore[attr-defined]
 
 
+def overlay_contrast(dialog: Any, settle: Callable[[], None]) -> None:
+    """Settings -> Overlay with the outline turned off: the default tentative colour's contrast warning."""
+    page = dialog.overlay_page
+    before = page.overlay_style()
+    page.outline.setChecked(False)
+    settle()
+    dialog.adjustSize()
+    settle()
+    dialog.grab().save(str(OUT / "settings-overlay-contrast.png"))
+    page.set_overlay_style(before)
+    settle()
+
+
 def demo_notice(c: object, settle: object) -> None:
     """The main window on the bundled demo model: the notice that leads to real models."""
     demo = ROOT / "models" / "captioner-demo-en"
@@ -247,14 +260,17 @@ def main() -> int:
     dialog.move(QPoint(100, 80))
     for _ in range(200):
         settle(50)
-        if dialog._report is not None:
+        if dialog.model_page.report is not None:
             break
     dialog.adjustSize()
     settle()
     dialog.grab().save(str(OUT / "settings-model.png"))
-    dialog.tabs.setCurrentWidget(dialog.tabs.widget(3))
+    dialog.tabs.setCurrentWidget(dialog.overlay_page)
+    settle()
+    dialog.adjustSize()
     settle()
     dialog.grab().save(str(OUT / "settings-overlay.png"))
+    overlay_contrast(dialog, settle)
     models_page(dialog, settle)
     dialog.reject()
     demo_notice(c, settle)

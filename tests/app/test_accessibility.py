@@ -42,6 +42,8 @@ def test_main_window_and_settings_controls_are_named(qtbot: QtBot, controller_fa
     qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
     assert unnamed_controls(c.window) == []
     dialog = c.open_settings()
+    dialog.overlay_page.outline.setChecked(False)  # the contrast warning and its Fix button show too
+    assert dialog.overlay_page.contrast_warning.isVisibleTo(dialog.overlay_page)
     for index in range(dialog.tabs.count()):
         dialog.tabs.setCurrentIndex(index)
         assert unnamed_controls(dialog.tabs.widget(index)) == [], dialog.tabs.tabText(index)

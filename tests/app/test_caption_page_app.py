@@ -52,15 +52,15 @@ def test_turning_it_on_in_settings_starts_it_and_a_taken_port_says_so(  # type: 
         taken.listen()
         port = taken.getsockname()[1]
         dialog = c.open_settings()
-        dialog.page_enabled.setChecked(True)
-        dialog.page_port.setValue(port)
-        assert dialog.page_link.text().startswith(f"http://127.0.0.1:{port}/?token=")
+        dialog.caption_page.enabled.setChecked(True)
+        dialog.caption_page.port.setValue(port)
+        assert dialog.caption_page.link.text().startswith(f"http://127.0.0.1:{port}/?token=")
         dialog.accept()
         assert c.caption_page.server is None
         assert c.window.banner.isVisible() and str(port) in c.window.banner.text()
     dialog = c.open_settings()
-    dialog.page_port.setValue(port)
+    dialog.caption_page.port.setValue(port)
     dialog.accept()
     server = c.caption_page.server
-    assert server is not None and server.url == dialog.page_link.text()
+    assert server is not None and server.url == dialog.caption_page.link.text()
     assert http(server.port, f"/?token={c.settings.caption_page_token}").status == 200

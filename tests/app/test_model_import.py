@@ -19,19 +19,20 @@ def test_import_shows_progress_then_checks_the_new_folder(qtbot: QtBot, controll
     c: CaptionerController = controller_factory("--model", str(model_dir))
     qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
     dialog = c.open_settings()
+    page = dialog.model_page
     steps: list[tuple[int, int, str]] = []
-    dialog.importer.progress.connect(lambda step, total, stage: steps.append((step, total, stage)))
-    with qtbot.waitSignal(dialog.importer.succeeded, timeout=120_000) as done:
-        target = dialog.start_import(TINY_A_NEMO, tmp_path / "models")
-        assert not dialog.import_button.isEnabled() and dialog.import_row.isVisible()
+    page.importer.progress.connect(lambda step, total, stage: steps.append((step, total, stage)))
+    with qtbot.waitSignal(page.importer.succeeded, timeout=120_000) as done:
+        target = page.start_import(TINY_A_NEMO, tmp_path / "models")
+        assert not page.import_button.isEnabled() and page.import_row.isVisible()
     assert done.args == [str(target)] and target == tmp_path / "models" / "tiny-a"
     assert [s[0] for s in steps] == list(range(1, steps[0][1] + 1)) and steps[0][2] == "Reading the weights"
-    assert dialog.import_button.isEnabled() and not dialog.import_row.isVisible()
-    assert dialog.folder.text() == str(target)
+    assert page.import_button.isEnabled() and not page.import_row.isVisible()
+    assert page.folder.text() == str(target)
     _wait_verdict(qtbot, dialog)
-    assert dialog.model_usable(), dialog.verdict.text()
-    assert [dialog.lookahead.itemData(i) for i in range(dialog.lookahead.count())] == [1040, 480, 80, 0]
-    assert not dialog.language.isVisibleTo(dialog)  # tiny-a has no language prompt
+    assert page.model_usable(), page.verdict.text()
+    assert [page.lookahead.itemData(i) for i in range(page.lookahead.count())] == [1040, 480, 80, 0]
+    assert not page.language.isVisibleTo(dialog)  # tiny-a has no language prompt
     dialog.accept()
     qtbot.waitUntil(lambda: c.model_info is not None and Path(c.model_info.path) == target, timeout=30_000)
 
@@ -40,13 +41,14 @@ def test_cancel_leaves_nothing(qtbot: QtBot, controller_factory,  # type: ignore
                                model_dir: Path, tmp_path: Path) -> None:
     c: CaptionerController = controller_factory("--model", str(model_dir))
     dialog = c.open_settings()
+    page = dialog.model_page
     models = tmp_path / "models"
-    with qtbot.waitSignal(dialog.importer.cancelled, timeout=120_000):
-        dialog.start_import(TINY_A_NEMO, models)
-        dialog.import_cancel.click()
-    assert dialog.import_status.text() == "Import cancelled; nothing was written."
+    with qtbot.waitSignal(page.importer.cancelled, timeout=120_000):
+        page.start_import(TINY_A_NEMO, models)
+        page.import_cancel.click()
+    assert page.import_status.text() == "Import cancelled; nothing was written."
     assert list(models.iterdir()) == []
-    assert dialog.import_button.isEnabled()
+    assert page.import_button.isEnabled()
     dialog.reject()
 
 
@@ -54,12 +56,13 @@ def test_a_broken_file_says_why(qtbot: QtBot, controller_factory,  # type: ignor
                                 model_dir: Path, tmp_path: Path) -> None:
     c: CaptionerController = controller_factory("--model", str(model_dir))
     dialog = c.open_settings()
+    page = dialog.model_page
     broken = tmp_path / "broken.nemo"
     broken.write_bytes(TINY_A_NEMO.read_bytes()[:5000])
-    with qtbot.waitSignal(dialog.importer.failed, timeout=120_000) as failed:
-        dialog.start_import(broken, tmp_path / "models")
+    with qtbot.waitSignal(page.importer.failed, timeout=120_000) as failed:
+        page.start_import(broken, tmp_path / "models")
     assert "broken.nemo" in failed.args[0]
-    assert dialog.import_status.text().startswith("Import failed: ")
+    assert page.import_status.text().startswith("Import failed: ")
     assert not (tmp_path / "models" / "broken").exists()
     dialog.reject()
 

@@ -50,9 +50,9 @@ def test_download_install_and_use(qtbot: QtBot, controller_factory, model_dir: P
         names = [page.installed.topLevelItem(i).text(0) for i in range(page.installed.topLevelItemCount())]
         assert "tiny-a" in names
         page.use_new.click()
-        assert dialog.tabs.currentIndex() == 0 and dialog.folder.text() == finished.args[0]
+        assert dialog.tabs.currentWidget() is dialog.model_page and dialog.model_page.folder.text() == finished.args[0]
         _wait_verdict(qtbot, dialog)
-        assert dialog.model_usable()
+        assert dialog.model_page.model_usable()
         dialog.accept()
         qtbot.waitUntil(lambda: c.model_info is not None and c.model_info.path == finished.args[0], timeout=30_000)
 

@@ -18,8 +18,8 @@ from .worker_beats import nowhere, round_trip
 
 def _wait_verdict(qtbot: QtBot, dialog: SettingsDialog) -> None:
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
-    qtbot.waitUntil(lambda: ok.isEnabled() and dialog._checked_path == dialog.folder.text().strip(),
-                    timeout=30_000)
+    page = dialog.model_page
+    qtbot.waitUntil(lambda: ok.isEnabled() and page.checked_path == page.folder.text().strip(), timeout=30_000)
 
 
 def test_bad_folder_shows_message_and_keeps_old_model(qtbot: QtBot, controller_factory,  # type: ignore[no-untyped-def]
@@ -30,14 +30,15 @@ def test_bad_folder_shows_message_and_keeps_old_model(qtbot: QtBot, controller_f
     bad.mkdir()
     (bad / "encoder.onnx").write_bytes(b"garbage")
     dialog = c.open_settings()
+    page = dialog.model_page
     _wait_verdict(qtbot, dialog)
-    assert "stays active" not in dialog.keep_note.text()
-    dialog.folder.setText(str(bad))
+    assert "stays active" not in page.keep_note.text()
+    page.folder.setText(str(bad))
     _wait_verdict(qtbot, dialog)
     expected = inspect_model_folder(bad)
     assert not expected.usable
-    assert dialog.verdict.text() == expected.message  # the engine's paragraph, as is
-    assert c.model_info is not None and c.model_info.name in dialog.keep_note.text()
+    assert page.verdict.text() == expected.message  # the engine's paragraph, as is
+    assert c.model_info is not None and c.model_info.name in page.keep_note.text()
     loads: list[object] = []
     c.worker.modelLoaded.connect(loads.append)
     dialog.accept()
@@ -52,20 +53,21 @@ def test_good_folder_fills_lookaheads_and_applies(qtbot: QtBot, controller_facto
     c: CaptionerController = controller_factory("--model", str(model_dir))
     qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
     dialog = c.open_settings()
-    dialog.folder.setText(str(other_model_dir))
+    page = dialog.model_page
+    page.folder.setText(str(other_model_dir))
     _wait_verdict(qtbot, dialog)
     report = inspect_model_folder(other_model_dir)
-    assert dialog.verdict.text() == report.message
+    assert page.verdict.text() == report.message
     assert report.spec is not None
-    labels = [dialog.lookahead.itemText(i) for i in range(dialog.lookahead.count())]
+    labels = [page.lookahead.itemText(i) for i in range(page.lookahead.count())]
     assert labels[0].startswith(f"{report.spec.lookaheads_ms()[0]} ms")
     assert all(" ms" in label for label in labels)
     # Nothing chosen yet: the live default (closest to 480 ms) is preselected and says so.
     live = live_default_lookahead(report.spec.lookaheads_ms())
-    assert dialog.lookahead.currentData() == live
-    assert dialog.lookahead.currentText() == f"{live} ms  (default for live captions)"
-    dialog.lookahead.setCurrentIndex(dialog.lookahead.count() - 1)
-    dialog.provider.setCurrentIndex(dialog.provider.findData("cpu"))
+    assert page.lookahead.currentData() == live
+    assert page.lookahead.currentText() == f"{live} ms  (default for live captions)"
+    page.lookahead.setCurrentIndex(page.lookahead.count() - 1)
+    page.provider.setCurrentIndex(page.provider.findData("cpu"))
     with qtbot.waitSignal(c.worker.modelLoaded, timeout=30_000) as sig:
         dialog.accept()
     assert sig.args[0].lookahead_ms == report.spec.lookaheads_ms()[-1]
@@ -77,7 +79,7 @@ def test_overlay_preview_and_cancel_reverts(qtbot: QtBot, controller_factory) ->
     c: CaptionerController = controller_factory()
     before = c.overlay.height()
     dialog = c.open_settings()
-    dialog.lines.setValue(4)
+    dialog.overlay_page.lines.setValue(4)
     assert c.overlay.height() > before  # previewed live
     dialog.reject()
     assert c.overlay.height() == before
@@ -139,8 +141,9 @@ def test_ok_is_available_at_once_for_the_running_model(qtbot: QtBot, controller_
     c: CaptionerController = controller_factory("--model", str(model_dir))
     qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
     dialog = c.open_settings()
+    page = dialog.model_page
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert ok.isEnabled(), "no wait for a verdict on the model that is already running"
-    assert dialog.model_usable()
+    assert page.model_usable()
     _wait_verdict(qtbot, dialog)
-    assert ok.isEnabled() and dialog.model_usable()
+    assert ok.isEnabled() and page.model_usable()
