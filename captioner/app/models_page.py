@@ -235,8 +235,10 @@ class ModelsPage(QWidget):
         worker.downloaded.connect(self._on_download)
         worker.imported.connect(self._on_import)
         worker.succeeded.connect(self._on_success)
-        worker.failed.connect(lambda message: self._finish(f"Download failed: {message}"))
-        worker.cancelled.connect(lambda message: self._finish(f"Cancelled. {message}"))
+        # Bound methods, never lambdas: PySide6 calls a lambda in the emitting (worker) thread, and widgets may
+        # only be touched from the GUI thread; a method of this page is queued to it.
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
         for ending in (worker.succeeded, worker.failed, worker.cancelled):
             ending.connect(thread.quit)
         thread.finished.connect(worker.deleteLater)
@@ -267,6 +269,12 @@ class ModelsPage(QWidget):
         self._finish(f"Installed in {folder}. The SHA-256 matched the published one.")
         self.use_new.show()
         self.refresh()
+
+    def _on_failed(self, message: str) -> None:
+        self._finish(f"Download failed: {message}")
+
+    def _on_cancelled(self, message: str) -> None:
+        self._finish(f"Cancelled. {message}")
 
     def _finish(self, message: str) -> None:
         self.status.setText(message)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from captioner.app.controller import CaptionerController
@@ -57,11 +59,16 @@ def test_download_install_and_use(qtbot: QtBot, controller_factory, model_dir: P
         qtbot.waitUntil(lambda: c.model_info is not None and c.model_info.path == finished.args[0], timeout=30_000)
 
 
-def test_cancel_then_failure_messages(qtbot: QtBot, controller_factory, model_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_then_failure_messages(qtbot: QtBot, controller_factory, model_dir: Path,  # type: ignore[no-untyped-def]
+                                      monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     with serve({"tiny-a.nemo": NEMO}, bytes_per_s=200_000) as server:
         _user_catalogue(server.url("tiny-a.nemo"))
         c: CaptionerController = controller_factory("--model", str(model_dir))
         page = c.open_settings().models_page
+        threads: list[bool] = []  # whether each status update ran in the GUI thread (widgets may not elsewhere)
+        real_finish = page._finish
+        monkeypatch.setattr(page, "_finish", lambda message: (
+            threads.append(threading.current_thread() is threading.main_thread()), real_finish(message)))
         page.choice.setCurrentIndex(page.choice.findData("test/tiny-a"))
         page.accept_licence.setChecked(True)
         with qtbot.waitSignal(page.installFinished, timeout=120_000) as finished:
@@ -74,6 +81,7 @@ def test_cancel_then_failure_messages(qtbot: QtBot, controller_factory, model_di
         with qtbot.waitSignal(page.installFinished, timeout=120_000):
             page.download_button.click()
         assert page.status.text().startswith("Download failed:") and "HTTP 404" in page.status.text()
+        assert threads == [True, True], "the cancel and failure messages reached the page in the GUI thread"
 
 
 def test_progress_text() -> None:
