@@ -9,15 +9,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from captioner.asr.choices import Decoder, Provider
 from captioner.private_files import make_private, private_folder
 
 SETTINGS_VERSION = 1
-PROVIDERS = ("auto", "cuda", "cpu")
-DECODERS = ("rnnt", "ctc")
 
 
 class EchoHandling(enum.Enum):
@@ -52,8 +51,8 @@ class OverlayStyle:
 class AppSettings:
     model_dir: str = ""
     lookahead_ms: int | None = None  # None: the app's live default, the closest to 480 ms
-    decoder: str = "rnnt"
-    provider: str = "auto"
+    decoder: Decoder = Decoder.RNNT
+    provider: Provider = Provider.AUTO
     language: str = ""  # for language-prompt models; "": the model's own default (automatic when it has one)
     source_key: str = "default"
     second_source_key: str = ""  # "": caption one source; else a source of the other kind, captioned too
@@ -91,6 +90,17 @@ def _read(qs: QSettings, key: str, default: Any) -> Any:
         return default
 
 
+Choice = TypeVar("Choice", Decoder, Provider)
+
+
+def _read_choice(qs: QSettings, key: str, default: Choice) -> Choice:
+    """A stored word as its enum member; an unknown word (a newer or hand-edited file) gives the default."""
+    try:
+        return type(default)(str(_read(qs, key, default.value)))
+    except ValueError:
+        return default
+
+
 def load_settings(qs: QSettings) -> AppSettings:
     """Read settings, migrating older versions and falling back to defaults for anything unreadable."""
     migrate(qs)
@@ -98,10 +108,8 @@ def load_settings(qs: QSettings) -> AppSettings:
     s.model_dir = _read(qs, "model/dir", s.model_dir)
     lookahead = _read(qs, "model/lookahead_ms", -1)
     s.lookahead_ms = lookahead if lookahead >= 0 else None
-    decoder = _read(qs, "model/decoder", s.decoder)
-    s.decoder = decoder if decoder in DECODERS else "rnnt"
-    provider = _read(qs, "model/provider", s.provider)
-    s.provider = provider if provider in PROVIDERS else "auto"
+    s.decoder = _read_choice(qs, "model/decoder", s.decoder)
+    s.provider = _read_choice(qs, "model/provider", s.provider)
     s.language = _read(qs, "model/language", s.language)
     s.source_key = _read(qs, "audio/source", s.source_key)
     s.second_source_key = _read(qs, "audio/second_source", s.second_source_key)
@@ -143,8 +151,8 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     qs.setValue("version", SETTINGS_VERSION)
     qs.setValue("model/dir", s.model_dir)
     qs.setValue("model/lookahead_ms", -1 if s.lookahead_ms is None else s.lookahead_ms)
-    qs.setValue("model/decoder", s.decoder)
-    qs.setValue("model/provider", s.provider)
+    qs.setValue("model/decoder", str(s.decoder))
+    qs.setValue("model/provider", str(s.provider))
     qs.setValue("model/language", s.language)
     qs.setValue("audio/source", s.source_key)
     qs.setValue("audio/second_source", s.second_source_key)

@@ -6,7 +6,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from captioner.app.settings import SETTINGS_VERSION, AppSettings, OverlayStyle, load_settings, save_settings
+from captioner.app.settings import (
+    SETTINGS_VERSION,
+    AppSettings,
+    EchoHandling,
+    OverlayStyle,
+    load_settings,
+    save_settings,
+)
+from captioner.asr.choices import Decoder, Provider
 
 
 def _qs(path: Path) -> QSettings:
@@ -20,7 +28,11 @@ def test_defaults_when_empty(tmp_path: Path) -> None:
 
 def test_round_trip_every_field(tmp_path: Path) -> None:
     s = AppSettings(
-        model_dir="/models/x", lookahead_ms=480, decoder="ctc", provider="cpu", source_key="system:a.monitor",
+        model_dir="/models/x", lookahead_ms=480, decoder=Decoder.CTC, provider=Provider.CPU,
+        source_key="system:a.monitor", second_source_key="input:USB mic", microphone_label="Me",
+        system_audio_label="Team", echo=EchoHandling.KEEP_BOTH, word_rules="a p i => API\n", mask_profanity=True,
+        caption_page_enabled=True, caption_page_port=9000, caption_page_transparent=True,
+        caption_page_token="t" * 32,
         overlay=OverlayStyle(lines=3, font_family="DejaVu Serif", font_size=40, bold=False, text_color="#ffee00",
                              tentative_color="#aabbcc", tentative_italic=False, background_color="#112233",
                              background_opacity=0.35, outline=False, outline_color="#445566", outline_width=1.5,
@@ -33,6 +45,17 @@ def test_round_trip_every_field(tmp_path: Path) -> None:
     loaded = load_settings(_qs(path))  # a fresh QSettings reads the file back
     assert loaded == s
     assert _qs(path).value("version") in (SETTINGS_VERSION, str(SETTINGS_VERSION))
+
+
+def test_unknown_choices_fall_back_to_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "s.ini"
+    qs = _qs(path)
+    qs.setValue("model/decoder", "tdt")
+    qs.setValue("model/provider", "rocm")
+    qs.setValue("audio/echo", "sometimes")
+    qs.sync()
+    s = load_settings(_qs(path))
+    assert (s.decoder, s.provider, s.echo) == (Decoder.RNNT, Provider.AUTO, EchoHandling.KEEP_SYSTEM_AUDIO)
 
 
 def test_default_lookahead_stays_none(tmp_path: Path) -> None:

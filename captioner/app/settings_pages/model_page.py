@@ -30,12 +30,14 @@ from captioner.app.model_import import NemoImportJob
 from captioner.app.qt_util import timer
 from captioner.app.settings import AppSettings
 from captioner.app.settings_pages.widgets import HINT_STYLE, FittingLabel
+from captioner.asr.choices import Decoder, Provider
 from captioner.asr.model_report import InspectReport
 from captioner.live.model_loading import ModelInfo, live_default_lookahead
 from captioner.model_manager.store import free_folder_name
 from captioner.paths import user_models_dir
 
-PROVIDER_LABELS = {"auto": "Automatic (CUDA when available)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
+PROVIDER_LABELS = {Provider.AUTO: "Automatic (CUDA when available)", Provider.CUDA: "CUDA (NVIDIA GPU)",
+                   Provider.CPU: "CPU"}
 VERDICT_COLOURS = {True: ("#ecfdf5", "#065f46", "#10b981"), False: ("#fef2f2", "#7f1d1d", "#ef4444"),
                    None: ("#f8fafc", "#334155", "#cbd5e1")}
 """Background, text and border of the verdict: usable, unusable, not known yet."""
@@ -117,9 +119,9 @@ class ModelPage(QWidget):
                                   "more lookahead, more accurate but later captions.")
         form.addRow("Lookahead", self.lookahead)
         self.decoder = QComboBox(self)
-        self.decoder.addItem("RNNT (transducer; usually more accurate)", "rnnt")
-        self.decoder.addItem("CTC (faster)", "ctc")
-        self.decoder.setCurrentIndex(max(0, self.decoder.findData(settings.decoder)))
+        self.decoder.addItem("RNNT (transducer; usually more accurate)", Decoder.RNNT.value)
+        self.decoder.addItem("CTC (faster)", Decoder.CTC.value)
+        self.decoder.setCurrentIndex(max(0, self.decoder.findData(settings.decoder.value)))
         form.addRow("Decoder", self.decoder)
         self.language = QComboBox(self)
         self.language.setToolTip("The language this multilingual model transcribes; automatic lets it detect "
@@ -128,8 +130,8 @@ class ModelPage(QWidget):
         form.addRow(self.language_label, self.language)
         self.provider = QComboBox(self)
         for key, label in PROVIDER_LABELS.items():
-            self.provider.addItem(label, key)
-        self.provider.setCurrentIndex(max(0, self.provider.findData(settings.provider)))
+            self.provider.addItem(label, key.value)
+        self.provider.setCurrentIndex(max(0, self.provider.findData(settings.provider.value)))
         form.addRow("Execution provider", self.provider)
         active = model.provider if model else "no model loaded"
         self.active_provider = QLabel(f"Active now: {active}", self)
@@ -170,8 +172,8 @@ class ModelPage(QWidget):
         # default follows the model when the folder changes later.
         at_default = bool(shown) and chosen == live_default_lookahead(shown)
         settings.lookahead_ms = None if self._settings.lookahead_ms is None and at_default else chosen
-        settings.decoder = str(self.decoder.currentData())
-        settings.provider = str(self.provider.currentData())
+        settings.decoder = Decoder(str(self.decoder.currentData()))
+        settings.provider = Provider(str(self.provider.currentData()))
         settings.language = str(self.language.currentData() or "") if self.language.count() else ""
 
     def use_folder(self, folder: str) -> None:
