@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +22,9 @@ from PySide6.QtWidgets import QApplication
 from captioner.app.autosave import InterruptedSession, SessionLog, acknowledge, find_interrupted
 from captioner.app.caption_page_host import CaptionPageHost, new_token
 from captioner.app.export_dialog import TranscriptExportError, ask_and_export
-from captioner.app.global_hotkey import system_wide_shortcut
-from captioner.app.main_window import MainWindow
-from captioner.app.overlay import CaptionOverlay
+from captioner.app.global_hotkey import GlobalHotkey, system_wide_shortcut
+from captioner.app.main_window import GLOBAL_KEYS, KEYS, MainWindow
+from captioner.app.overlay import DEFAULT_IDLE_MODE, FONT_RANGE, CaptionOverlay, click_through_hint
 from captioner.app.platform_notes import overlay_limitations
 from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle, save_settings
 from captioner.app.settings_dialog import SettingsDialog
@@ -31,7 +32,14 @@ from captioner.app.tray import Tray
 from captioner.app.worker import InferenceWorker, Stats
 from captioner.asr.segmenter import Segment
 from captioner.audio.capture import AudioInput, DeviceCapture
-from captioner.audio.devices import SourceInfo, find_source, is_system_audio, list_sources, rescan_portaudio
+from captioner.audio.devices import (
+    SourceInfo,
+    canonical_key,
+    find_source,
+    is_system_audio,
+    list_sources,
+    rescan_portaudio,
+)
 from captioner.audio.file_feeder import FileFeeder
 from captioner.errors import AudioInputError
 from captioner.formats import TranscriptFormat
@@ -41,7 +49,11 @@ from captioner.live.state import PipelineState
 from captioner.paths import is_bundled_demo, sessions_dir
 from captioner.text_rules import RulesFormatError, TextRules, parse_rules
 
-LEAVE_CLICK_THROUGH = "Ctrl+Shift+L"
+LEAVE_CLICK_THROUGH = GLOBAL_KEYS["click_through"]
+START_PAUSE = GLOBAL_KEYS["start_pause"]
+IDLE_MODE_FIELD = "overlay_idle_mode"
+"""The ``AppSettings`` field with the overlay's idle mode (see ``CaptionOverlay.set_idle_mode``); read and set
+by name, so settings without it (an older settings.py) leave the overlay at its default."""
 SHUTDOWN_WAIT_MS = 5000
 LEVEL_HOLD_S = 0.25  # with two sources the meter shows the louder one heard this recently
 
@@ -72,6 +84,10 @@ class CaptionerController(QObject):
         self._input_requested = False  # an input is open or being opened in the worker
         self._captioning_requested = False  # a session is running or paused, or about to be
         self.sources: list[SourceInfo] = [] if input_file else list_sources(include_system=list_system_audio)
+        # A key saved from an entry no longer listed (the ALSA "pulse" device, now "Default microphone").
+        settings.source_key = canonical_key(settings.source_key, self.sources)
+        if settings.second_source_key:
+            settings.second_source_key = canonical_key(settings.second_source_key, self.sources)
         self._rescan_before_open = False
         self._opening: set[str] = set()  # labels of the sources last asked for that have not failed
         self._tentatives: dict[str, str] = {}  # open text per source label
@@ -81,6 +97,7 @@ class CaptionerController(QObject):
         self.worker = InferenceWorker()
         self.window = MainWindow()
         self.overlay = CaptionOverlay(settings.overlay, LEAVE_CLICK_THROUGH)
+        self.overlay.set_idle_mode(str(getattr(settings, IDLE_MODE_FIELD, DEFAULT_IDLE_MODE)))
         self.tray = Tray(LEAVE_CLICK_THROUGH, self)
         self.caption_page = CaptionPageHost()
         self.text_rules = self._text_rules()
@@ -109,6 +126,7 @@ class CaptionerController(QObject):
         w.demoNoticeDismissed.connect(self.dismiss_demo_notice)
         w.exportRequested.connect(self.export)
         w.overlayToggled.connect(self.set_overlay_visible)
+        w.clickThroughToggled.connect(self.set_click_through)
         w.closeRequested.connect(self._window_close)
         wk.tentativeChanged.connect(self._on_tentative)
         wk.segmentCommitted.connect(self._on_segment)
@@ -122,21 +140,41 @@ class CaptionerController(QObject):
         wk.inputFinished.connect(self._on_input_finished)
         ov.geometryChangedByUser.connect(self._on_overlay_moved)
         ov.clickThroughChanged.connect(lambda on: tray.set_overlay(ov.isVisible(), on))
+        ov.clickThroughChanged.connect(w.set_click_through)
+        ov.startPauseRequested.connect(self.toggle_captioning)
+        ov.clickThroughRequested.connect(self.set_click_through)
+        ov.hideRequested.connect(lambda: self.set_overlay_visible(False))
+        ov.fontStepRequested.connect(self.step_overlay_font)
+        ov.idleModeChosen.connect(self.set_overlay_idle_mode)
+        ov.settingsRequested.connect(self.open_settings)
         tray.showWindow.connect(self.show_window)
-        tray.startPause.connect(self._tray_start_pause)
+        tray.startPause.connect(self.toggle_captioning)
         tray.stop.connect(self.stop)
         tray.overlayVisible.connect(self.set_overlay_visible)
         tray.clickThrough.connect(self.set_click_through)
         tray.quit.connect(self.quit)
         # System-wide on X11 (the focus is in the meeting app while click-through is on); else in-app only.
-        self.hotkey, self.hotkey_note = system_wide_shortcut(LEAVE_CLICK_THROUGH, QGuiApplication.platformName(), self)
-        if self.hotkey is not None:
-            self.hotkey.activated.connect(lambda: self.set_click_through(not self.overlay.click_through))
+        self.hotkey, self.hotkey_note = self._global_key(
+            LEAVE_CLICK_THROUGH, lambda: self.set_click_through(not self.overlay.click_through))
+        self.start_hotkey, self.start_hotkey_note = self._global_key(START_PAUSE, self.toggle_captioning)
+        anywhere = self.start_hotkey is not None
+        w.set_global_keys(START_PAUSE if anywhere else None, self.hotkey is not None)
+        ov.set_start_key(START_PAUSE if anywhere else KEYS["start"], anywhere)
+        ov.set_leave_hint(click_through_hint(LEAVE_CLICK_THROUGH, self.hotkey is not None, tray.available))
+        tray.set_start_key(START_PAUSE if anywhere else None)
+
+    def _global_key(self, key: str, action: Callable[[], None]) -> tuple[GlobalHotkey | None, str]:
+        """``key`` system-wide where the platform allows (X11), else while a Captioner window has the focus."""
+        hotkey, note = system_wide_shortcut(key, QGuiApplication.platformName(), self)
+        if hotkey is not None:
+            hotkey.activated.connect(action)
         else:
-            for widget in (w, ov):
-                sc = QShortcut(QKeySequence(LEAVE_CLICK_THROUGH), widget)
+            for widget in (self.window, self.overlay):
+                sc = QShortcut(QKeySequence(key), widget)
                 sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
-                sc.activated.connect(lambda: self.set_click_through(not self.overlay.click_through))
+                sc.activated.connect(action)
+        log.info("Shortcut: %s", note)
+        return hotkey, note
 
     def _restore_geometry(self) -> None:
         if self.settings.window_geometry:
@@ -151,6 +189,8 @@ class CaptionerController(QObject):
         self.window.show()
         self.set_overlay_visible(self.settings.overlay_visible)
         note = overlay_limitations()
+        if note and not self.tray.available:  # GNOME on Wayland: no tray to point to
+            note = note.replace("(use the tray menu otherwise)", "(use the Click-through button here otherwise)")
         if note:
             self.window.show_message(note, 0)
 
@@ -321,7 +361,8 @@ class CaptionerController(QObject):
         if not self.window.isVisible() and not self._quitting:
             self._release_idle_input()  # stopped from the tray: the level meter is not on screen
 
-    def _tray_start_pause(self) -> None:
+    def toggle_captioning(self) -> None:
+        """Start, pause or resume: the tray's item, the overlay's menu and the system-wide key."""
         if self.state is PipelineState.RUNNING:
             self.pause()
         else:
@@ -362,6 +403,7 @@ class CaptionerController(QObject):
         self.state = state
         self.window.set_state(state)
         self.tray.set_state(state)
+        self.overlay.set_activity(state)
         if state is not PipelineState.RUNNING:
             self._tentatives.clear()
             self.overlay.set_tentative("")
@@ -473,6 +515,20 @@ class CaptionerController(QObject):
             where = "" if self.hotkey is not None else f" ({self.hotkey_note})"
             self.tray.notify("Click-through on", f"Press {LEAVE_CLICK_THROUGH} or use this menu to leave it{where}.")
 
+    def step_overlay_font(self, step: int) -> None:
+        """The overlay menu's Larger / Smaller text: a new font size, kept like one set in Settings."""
+        low, high = FONT_RANGE
+        size = max(low, min(high, self.settings.overlay.font_size + step))
+        self.settings.overlay = dataclasses.replace(self.settings.overlay, font_size=size)
+        self.overlay.apply_style(self.settings.overlay)
+        self._on_overlay_moved(self.overlay.geometry())  # its height follows the font
+
+    def set_overlay_idle_mode(self, mode: str) -> None:
+        """What the overlay shows while nothing is captioned (its menu, or Settings)."""
+        self.overlay.set_idle_mode(mode)
+        setattr(self.settings, IDLE_MODE_FIELD, self.overlay.idle_mode)
+        self._save()
+
     def _on_overlay_moved(self, rect: QRect) -> None:
         self.settings.overlay_geometry = (rect.x(), rect.y(), rect.width(), rect.height())
         self._save()
@@ -511,6 +567,7 @@ class CaptionerController(QObject):
         self.settings = dataclasses.replace(new, overlay_geometry=old.overlay_geometry,
                                             overlay_visible=old.overlay_visible)
         self.overlay.apply_style(self.settings.overlay)
+        self.overlay.set_idle_mode(str(getattr(self.settings, IDLE_MODE_FIELD, DEFAULT_IDLE_MODE)))
         self._save()
         self._apply_caption_page()
         self.text_rules = self._text_rules()
@@ -600,8 +657,9 @@ class CaptionerController(QObject):
             # Its last lines are still to come (through queued signals): keep the log open for them,
             # and put what it has on disk now in case the process ends first.
             self.session.sync()
-        if self.hotkey is not None:
-            self.hotkey.stop()
+        for hotkey in (self.hotkey, self.start_hotkey):
+            if hotkey is not None:
+                hotkey.stop()
         self.caption_page.stop()
         self.tray.icon.hide()
         self.overlay.close()

@@ -1,8 +1,9 @@
-"""A system-wide keyboard shortcut on X11, so click-through can be left while another app has the focus.
+"""System-wide keyboard shortcuts on X11: leave click-through, start or pause, with the focus anywhere.
 
 Why: in click-through mode the overlay takes no input, and during a meeting the focus is in the
 meeting app, where Qt's own shortcuts never fire. X11 lets a client grab a key combination on the
-root window (``XGrabKey``); Wayland offers no such thing to applications (the tray menu remains).
+root window (``XGrabKey``); Wayland offers no such thing to applications (the main window's
+controls and, where there is one, the tray menu remain).
 
 The grab lives on its own Xlib connection, serviced by a small thread that only waits for key
 presses; Qt's connection is untouched. Variants with Caps Lock and Num Lock on are grabbed too, or
@@ -118,7 +119,9 @@ class GlobalHotkey(QObject):
             return
         try:
             mask, key = parse_shortcut(self.shortcut)
-            keycode = x11.XKeysymToKeycode(display, x11.XStringToKeysym(key.encode()))
+            # Keysym names are case-sensitive ("space", "F5"); Qt writes "Space".
+            keysym = x11.XStringToKeysym(key.encode()) or x11.XStringToKeysym(key.lower().encode())
+            keycode = x11.XKeysymToKeycode(display, keysym) if keysym else 0
             if not keycode:
                 outcome.append(f"this keyboard has no key {key!r}")
                 ready.set()

@@ -30,7 +30,7 @@ from captioner.app.level_meter import LevelMeter
 from captioner.app.qt_util import timer
 from captioner.app.transcript import TranscriptView
 from captioner.app.worker import Stats
-from captioner.audio.devices import DEFAULT_KEY, SourceInfo, is_system_audio
+from captioner.audio.devices import SourceInfo, is_system_audio
 from captioner.formats import TranscriptFormat
 from captioner.live.model_loading import ModelInfo
 
@@ -43,6 +43,15 @@ STATE_TEXT = {
 KEYS = {"start": "Ctrl+R", "pause": "Ctrl+P", "stop": "Ctrl+Shift+S", "settings": "Ctrl+,"}
 """Window-wide shortcuts: they live on the window, not on the buttons, so a button's changing text
 (Start / Resume, each with its own mnemonic) can never take them away."""
+GLOBAL_KEYS = {"click_through": "Ctrl+Shift+L", "start_pause": "Ctrl+Alt+Space"}
+"""Shortcuts meant to work from any window (system-wide on X11, see global_hotkey.py; elsewhere
+while a Captioner window has the focus). The controller grabs them; the window names them.
+
+Ctrl+Alt+Space starts and pauses: Space is play/pause everywhere, and meeting apps leave it alone
+(Teams raises a hand with Ctrl+Shift+K and mutes with Ctrl+Shift+M, Slack toggles a huddle's
+microphone with Ctrl+Shift+Space, Zoom uses Alt+letter, Meet Ctrl+D/E), as do browsers (their
+consoles are Ctrl+Shift+J/K), terminals and the GNOME, KDE and Xfce defaults. Some editors use it
+(Emacs marks an expression with it); while Captioner runs on X11, the key is Captioner's."""
 EXPORT_FORMATS = (("Text (.txt)", TranscriptFormat.TEXT), ("Text with times (.txt)", TranscriptFormat.TIMED_TEXT),
                   ("SubRip subtitles (.srt)", TranscriptFormat.SRT), ("WebVTT (.vtt)", TranscriptFormat.VTT),
                   ("JSON (.json)", TranscriptFormat.JSON))
@@ -82,6 +91,7 @@ class MainWindow(QMainWindow):
     settingsRequested = Signal()
     exportRequested = Signal(str)
     overlayToggled = Signal(bool)
+    clickThroughToggled = Signal(bool)
     closeRequested = Signal()
     realModelsRequested = Signal()
     demoNoticeDismissed = Signal()
@@ -96,6 +106,7 @@ class MainWindow(QMainWindow):
         self.resize(860, 600)
         self._state = "idle"
         self._has_model = False
+        self._start_pause_key: str | None = None
 
         central = QWidget(self)
         outer = QVBoxLayout(central)
@@ -117,7 +128,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._status_bar()
         self._shortcuts()
-        self.set_state("idle")
+        self.set_global_keys(None, False)  # sets the state too
 
     # -- building ----------------------------------------------------------------------------------
     def _controls_card(self) -> QFrame:
@@ -134,7 +145,6 @@ class MainWindow(QMainWindow):
         self.start_btn.setToolTip(f"Start captioning ({KEYS['start']})")
         self.start_btn.clicked.connect(lambda: self.startRequested.emit())
         self.pause_btn = QPushButton(glyph_icon("pause", "#334155"), "&Pause", card)
-        self.pause_btn.setToolTip(f"Pause: audio is ignored until you resume ({KEYS['pause']})")
         self.pause_btn.clicked.connect(lambda: self.pauseRequested.emit())
         self.stop_btn = QPushButton(glyph_icon("stop", "#334155"), "S&top", card)
         self.stop_btn.setToolTip(f"Stop and finish this session ({KEYS['stop']})")
@@ -192,6 +202,10 @@ class MainWindow(QMainWindow):
         self.overlay_btn.setCheckable(True)
         self.overlay_btn.setToolTip("Show or hide the caption overlay")
         self.overlay_btn.toggled.connect(lambda on: self.overlayToggled.emit(bool(on)))
+        # Click-through needs a way in and out on every desktop, tray or not (GNOME shows none by default).
+        self.click_through_btn = QPushButton("Cl&ick-through", card)
+        self.click_through_btn.setCheckable(True)
+        self.click_through_btn.toggled.connect(lambda on: self.clickThroughToggled.emit(bool(on)))
         self.export_btn = QToolButton(card)
         self.export_btn.setText("Export")
         self.export_btn.setToolTip("Save the transcript as text, subtitles or JSON")
@@ -207,6 +221,7 @@ class MainWindow(QMainWindow):
         settings_btn.clicked.connect(lambda: self.settingsRequested.emit())
         self.settings_btn = settings_btn
         row2.addWidget(self.overlay_btn)
+        row2.addWidget(self.click_through_btn)
         row2.addWidget(self.export_btn)
         row2.addWidget(settings_btn)
         grid.addLayout(row2)
@@ -294,7 +309,7 @@ class MainWindow(QMainWindow):
         want_system = not is_system_audio(selected)
         self.second_source.addItem("Nothing else", "")
         for s in sources:
-            if is_system_audio(s.key) == want_system and s.key != DEFAULT_KEY:
+            if is_system_audio(s.key) == want_system:
                 self.second_source.addItem(s.label, s.key)
         index = self.second_source.findData(second) if second else 0
         if index < 0 and is_system_audio(second) == want_system:
@@ -310,6 +325,23 @@ class MainWindow(QMainWindow):
         self.labels_hint.setText(f"Captions are labelled “{mic}” (microphone) and “{system}” (system audio)"
                                  if both else "")
 
+    def set_global_keys(self, start_pause: str | None, click_through_system_wide: bool) -> None:
+        """Name the shortcuts that work from other windows in the tooltips (``start_pause`` None: none does)."""
+        self._start_pause_key = start_pause
+        key = GLOBAL_KEYS["click_through"]
+        where = "from any window" if click_through_system_wide else "while a Captioner window has the focus"
+        self.click_through_btn.setToolTip(f"Let clicks pass through the caption overlay to the window below "
+                                          f"({key} turns it on and off {where})")
+        anywhere = f"; {start_pause} from any window" if start_pause else ""
+        self.pause_btn.setToolTip(f"Pause: audio is ignored until you resume ({KEYS['pause']}{anywhere})")
+        self.set_state(self._state)
+
+    def set_click_through(self, on: bool) -> None:
+        """Show the overlay's click-through state without asking for it again."""
+        self.click_through_btn.blockSignals(True)
+        self.click_through_btn.setChecked(on)
+        self.click_through_btn.blockSignals(False)
+
     def set_state(self, state: str) -> None:
         self._state = state
         text, bg, fg = STATE_TEXT.get(state, STATE_TEXT["idle"])
@@ -318,7 +350,8 @@ class MainWindow(QMainWindow):
         running = state == "running"
         paused = state == "paused"
         self.start_btn.setText("&Resume" if paused else "&Start")
-        self.start_btn.setToolTip(f"{'Resume' if paused else 'Start'} captioning ({KEYS['start']})")
+        anywhere = f"; {self._start_pause_key} from any window" if self._start_pause_key else ""
+        self.start_btn.setToolTip(f"{'Resume' if paused else 'Start'} captioning ({KEYS['start']}{anywhere})")
         self.start_btn.setEnabled(self._has_model and not running)
         self.pause_btn.setEnabled(running)
         self.stop_btn.setEnabled(running or paused)

@@ -1,9 +1,14 @@
 """The caption overlay: a frameless, always-on-top, translucent window showing the last N lines.
 
 Committed words are drawn solid, tentative words (which the recognizer may still revise) dimmer
-and italic, so readers know which part can change. Dragging moves it, edges resize it, and in
-click-through mode mouse input passes to the window underneath (``WindowTransparentForInput``);
-the tray menu and a shortcut bring it back, because the overlay itself can no longer be clicked.
+and italic, so readers know which part can change. Dragging moves it, edges resize it, a right-click
+opens its menu, and in click-through mode mouse input passes to the window underneath
+(``WindowTransparentForInput``); a shortcut, the main window's Click-through button and the tray
+menu (where the desktop has a tray) bring it back, because the overlay itself can no longer be clicked.
+
+With no words to show, the overlay is not an empty dark bar: by default it shrinks to a faint
+one-line status ("Listening…", "Paused", "Not captioning"), and the rest of it is see-through and
+lets clicks through to the meeting app below (a window mask). See ``set_idle_mode``.
 """
 
 # ruff: noqa: N802, N815  (Qt names: overridden event handlers and signals are camelCase)
@@ -11,12 +16,16 @@ the tray menu and a shortcut bring it back, because the overlay itself can no lo
 from __future__ import annotations
 
 from collections import deque
+from typing import Literal
 
 from PySide6 import QtGui
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAccessible,
+    QAction,
+    QActionGroup,
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetricsF,
     QGuiApplication,
@@ -27,9 +36,10 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QRegion,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from captioner.app.caption_layout import Word, to_labelled_words, wrap_tail
 from captioner.app.qt_util import timer
@@ -41,6 +51,27 @@ PADDING_Y = 14
 CLEAR_AFTER_MS = 12_000  # silence after which the overlay empties, like broadcast captions
 HINT_MS = 4_000
 HISTORY_CHARS = 600
+FONT_STEP = 2  # px per "Larger text" / "Smaller text" in the overlay's menu
+FONT_RANGE = (10, 96)  # as the Settings dialog allows
+
+IdleMode = Literal["status", "hidden", "box"]
+IDLE_MODES: dict[str, str] = {
+    "status": "Show a faint status line",
+    "hidden": "Show nothing",
+    "box": "Keep the empty caption box",
+}
+"""What the overlay shows while no words are on it, and the words its menu uses for each."""
+DEFAULT_IDLE_MODE: IdleMode = "status"
+
+
+def click_through_hint(shortcut: str, system_wide: bool, tray: bool) -> str:
+    """How to leave click-through, naming only what this desktop has (GNOME has no tray by default)."""
+    where = "" if system_wide else " in the Captioner window"
+    if tray:
+        return f"Click-through on — press {shortcut}{where} or use the tray menu to leave"
+    if system_wide:
+        return f"Click-through on — press {shortcut} or the Click-through button in the Captioner window to leave"
+    return f"Click-through on — in the Captioner window, press {shortcut} or the Click-through button to leave"
 
 
 class CaptionOverlay(QWidget):
@@ -48,6 +79,13 @@ class CaptionOverlay(QWidget):
 
     geometryChangedByUser = Signal(QRect)
     clickThroughChanged = Signal(bool)
+    # What the user asks for in the overlay's menu; the controller acts on it (and calls back here).
+    startPauseRequested = Signal()
+    clickThroughRequested = Signal(bool)
+    hideRequested = Signal()
+    fontStepRequested = Signal(int)  # px to add to the font size
+    idleModeChosen = Signal(str)
+    settingsRequested = Signal()
 
     def __init__(self, style: OverlayStyle, leave_shortcut: str = "Ctrl+Shift+L") -> None:
         super().__init__(None)
@@ -78,6 +116,13 @@ class CaptionOverlay(QWidget):
         self._geom_timer = timer(self, 400, self._emit_geometry)
         self._user_moving = False
         self._bubble = HintBubble()
+        self._leave_hint = click_through_hint(leave_shortcut, True, QSystemTrayIcon.isSystemTrayAvailable())
+        self._activity = "idle"  # the pipeline's state, for the status line
+        self._start_key = "Ctrl+R"
+        self._start_key_anywhere = False
+        self._idle_mode: IdleMode = DEFAULT_IDLE_MODE
+        self._shape: tuple[object, ...] | None = None  # what the window mask was last set from
+        self._menu: QMenu | None = None
         self.apply_style(style)
 
     # -- content -----------------------------------------------------------------------------------
@@ -117,7 +162,7 @@ class CaptionOverlay(QWidget):
         self._committed.clear()
         self._history.clear()
         self._tentative = ""
-        self.update()
+        self._refresh()
 
     def committed_text(self) -> str:
         """Every committed segment shown since the last ``clear`` (for tests and copying)."""
@@ -129,12 +174,87 @@ class CaptionOverlay(QWidget):
 
     def _touch(self) -> None:
         self._idle.start()
-        self.update()
+        self._refresh()
 
     def _clear_display(self) -> None:
         self._committed.clear()
         self._tentative = ""
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._update_shape()
         self.update()
+
+    # -- when nothing is captioned -----------------------------------------------------------------
+    def set_activity(self, state: str) -> None:
+        """The pipeline's state ("idle", "monitoring", "running", "paused"), shown while no words are."""
+        self._activity = str(state)
+        self._refresh()
+
+    def set_start_key(self, key: str, anywhere: bool) -> None:
+        """The start/pause shortcut, and whether it works from any window (else the status line points to
+        the overlay's own menu, which always works)."""
+        self._start_key, self._start_key_anywhere = key, anywhere
+        self._refresh()
+
+    def set_idle_mode(self, mode: str) -> None:
+        """``"status"`` (a faint one-line status in a small pill; clicks elsewhere pass through), ``"hidden"``
+        (nothing: clicks pass through everywhere) or ``"box"`` (the caption box stays, the status in it)."""
+        self._idle_mode = "hidden" if mode == "hidden" else "box" if mode == "box" else DEFAULT_IDLE_MODE
+        self._refresh()
+
+    @property
+    def idle_mode(self) -> IdleMode:
+        return self._idle_mode
+
+    def showing_words(self) -> bool:
+        return bool(self._tentative.strip()) or any(text for _, text in self._committed)
+
+    def status_text(self) -> str:
+        """The faint line shown instead of captions ("" while words are shown, or when showing nothing)."""
+        if self.showing_words() or self._idle_mode == "hidden":
+            return ""
+        if self._activity == "running":
+            return "Listening…"
+        verb, how = ("resume", "Paused") if self._activity == "paused" else ("start", "Not captioning")
+        if self._start_key_anywhere:
+            return f"{how} — press {self._start_key} to {verb}"
+        return f"{how} — right-click here to {verb}"
+
+    def _status_font(self) -> QFont:
+        font = QFont(self._font)
+        font.setBold(False)
+        font.setItalic(False)
+        font.setPixelSize(max(12, round(self._font.pixelSize() * 0.6)))
+        return font
+
+    def status_rect(self) -> QRect:
+        """Where the status pill is drawn: centred on the last caption line, as wide as its text."""
+        fm = QFontMetricsF(self._status_font())
+        w = min(self.width() - 8, int(fm.horizontalAdvance(self.status_text()) + 32))
+        h = min(self.height() - 4, int(fm.height() + 12))
+        centre_y = self.height() - PADDING_Y - self._fm.lineSpacing() / 2
+        top = int(max(2, min(self.height() - h - 2, centre_y - h / 2)))
+        return QRect((self.width() - w) // 2, top, w, h)
+
+    def _update_shape(self) -> None:
+        """Let clicks through wherever nothing is drawn: a window mask around the status pill (or a
+        single pixel when nothing is shown), none while the caption box is up."""
+        if self.showing_words() or self._idle_mode == "box":
+            shape: tuple[object, ...] = ("box",)
+        elif self._idle_mode == "hidden" or not self.status_text():
+            shape = ("hidden", self.size())
+        else:
+            shape = ("status", self.status_rect())
+        if shape == self._shape:
+            return
+        self._shape = shape
+        if shape[0] == "box":
+            self.clearMask()
+        elif shape[0] == "hidden":
+            self.setMask(QRegion(0, 0, 1, 1))
+        else:
+            self.setMask(QRegion(self.status_rect()))
 
     # -- appearance --------------------------------------------------------------------------------
     def apply_style(self, style: OverlayStyle) -> None:
@@ -151,7 +271,8 @@ class CaptionOverlay(QWidget):
         self._fm = QFontMetricsF(font)
         self._fm_t = QFontMetricsF(self._tentative_font)
         self.resize(self.width(), self.height_for_lines())
-        self.update()
+        self._shape = None  # the status pill's size follows the font
+        self._refresh()
 
     def height_for_lines(self) -> int:
         return int(self._fm.lineSpacing() * self._style.lines + 2 * PADDING_Y + 0.5)
@@ -184,8 +305,7 @@ class CaptionOverlay(QWidget):
         self.setGeometry(geom)
         if visible:
             self.show()
-        self._hint = (f"Click-through on — press {self._leave_shortcut} or use the tray menu to leave"
-                      if on else "")
+        self._hint = self._leave_hint if on else ""
         if on:
             self._bubble.show_above(self, self._hint)
             self._hint_timer.start()
@@ -196,6 +316,10 @@ class CaptionOverlay(QWidget):
 
     def hint_text(self) -> str:
         return self._hint
+
+    def set_leave_hint(self, text: str) -> None:
+        """The note shown when click-through goes on: how to leave it on this desktop (``click_through_hint``)."""
+        self._leave_hint = text
 
     def _clear_hint(self) -> None:
         self._hint = ""
@@ -225,16 +349,20 @@ class CaptionOverlay(QWidget):
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         bg = QColor(st.background_color)
         bg.setAlphaF(st.background_opacity)
-        rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(bg)
-        p.drawRoundedRect(rect, 14, 14)
-        if self._hover and not self._click_through:
-            p.setPen(QPen(QColor(255, 255, 255, 90), 1.2, Qt.PenStyle.DashLine))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 12, 12)
-            self._paint_grip(p)
         lines = self._layout()
+        status = "" if lines else self.status_text()
+        if lines or self._idle_mode == "box":
+            rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(bg)
+            p.drawRoundedRect(rect, 14, 14)
+            if self._hover and not self._click_through:
+                p.setPen(QPen(QColor(255, 255, 255, 90), 1.2, Qt.PenStyle.DashLine))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 12, 12)
+                self._paint_grip(p)
+        if status:
+            self._paint_status(p, status, bg, boxed=self._idle_mode == "box")
         line_h = self._fm.lineSpacing()
         top = self.height() - PADDING_Y - line_h * len(lines)  # bottom-anchored like subtitles
         space = self._fm.horizontalAdvance(" ")
@@ -262,6 +390,19 @@ class CaptionOverlay(QWidget):
             p.setFont(font)
             p.setPen(colour)
             p.drawText(QPointF(x, baseline), text)
+
+    def _paint_status(self, p: QPainter, text: str, bg: QColor, boxed: bool) -> None:
+        """The faint status line: the tentative colour, in its own pill unless the caption box is drawn."""
+        pill = QRectF(self.status_rect())
+        if not boxed:
+            faint = QColor(bg)
+            faint.setAlphaF(max(0.35, bg.alphaF() * 0.75))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(faint)
+            p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+        p.setFont(self._status_font())
+        p.setPen(QColor(self._style.tentative_color))
+        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_grip(self, p: QPainter) -> None:
         p.setPen(QPen(QColor(255, 255, 255, 140), 1.5))
@@ -333,7 +474,46 @@ class CaptionOverlay(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         if self._user_moving:
             self._geom_timer.start()
+        self._update_shape()
         super().resizeEvent(event)
+
+    # -- its menu ----------------------------------------------------------------------------------
+    def context_menu(self) -> QMenu:
+        """Start/pause, click-through, hide, text size, what to show when idle, and Settings (right-click)."""
+        menu = QMenu()
+        verb = {"running": "Pause captioning", "paused": "Resume captioning"}.get(self._activity, "Start captioning")
+        menu.addAction(f"{verb}\t{self._start_key}").triggered.connect(lambda: self.startPauseRequested.emit())
+        menu.addSeparator()
+        click = QAction(f"Click-through\t{self._leave_shortcut}", menu, checkable=True)
+        click.setChecked(self._click_through)
+        click.toggled.connect(lambda on: self.clickThroughRequested.emit(bool(on)))
+        menu.addAction(click)
+        menu.addAction("Hide overlay").triggered.connect(lambda: self.hideRequested.emit())
+        menu.addSeparator()
+        size = self._style.font_size
+        larger = menu.addAction(f"Larger text ({min(size + FONT_STEP, FONT_RANGE[1])} px)")
+        larger.setEnabled(size < FONT_RANGE[1])
+        larger.triggered.connect(lambda: self.fontStepRequested.emit(FONT_STEP))
+        smaller = menu.addAction(f"Smaller text ({max(size - FONT_STEP, FONT_RANGE[0])} px)")
+        smaller.setEnabled(size > FONT_RANGE[0])
+        smaller.triggered.connect(lambda: self.fontStepRequested.emit(-FONT_STEP))
+        idle = menu.addMenu("When not captioning")
+        group = QActionGroup(idle)
+        for mode, label in IDLE_MODES.items():
+            act = QAction(label, idle, checkable=True)
+            act.setChecked(mode == self._idle_mode)
+            act.setData(mode)
+            act.triggered.connect(lambda _=False, m=mode: self.idleModeChosen.emit(m))
+            group.addAction(act)
+            idle.addAction(act)
+        menu.addSeparator()
+        menu.addAction("Settings…").triggered.connect(lambda: self.settingsRequested.emit())
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        # Held here (the previous one goes when replaced): its labels follow the state at each opening.
+        self._menu = self.context_menu()
+        self._menu.popup(event.globalPos())
 
     def hideEvent(self, event: QHideEvent) -> None:
         self._bubble.hide()

@@ -32,6 +32,16 @@ QStatusBar QLabel { padding: 0 6px; }
 QTabWidget::pane { border: 1px solid #e2e6ec; border-radius: 8px; background: #ffffff; top: -1px; }
 QTabBar::tab { padding: 6px 16px; }
 """
+FOCUS_STYLESHEET = """
+QPushButton:focus { border: 2px solid #1d4ed8; padding: 4px 13px; }
+QPushButton#StartButton:focus { border: 2px solid #0f172a; }
+QToolButton:focus { border: 2px solid #1d4ed8; padding: 1px 6px; }
+QLineEdit:focus { border: 2px solid #1d4ed8; padding: 3px 5px; }
+QComboBox:focus { border: 2px solid #1d4ed8; border-radius: 4px; padding: 0 4px; }
+QPlainTextEdit#Transcript:focus { border: 2px solid #1d4ed8; padding: 5px; }
+"""
+"""Keyboard focus: a 2 px ring in the accent colour (near-black on the blue Start button, where blue
+would vanish), each rule giving back the extra border pixel in padding so nothing moves."""
 
 
 def apply_theme(app: QApplication) -> None:
@@ -48,4 +58,4 @@ def apply_theme(app: QApplication) -> None:
     if font.pointSizeF() < 10:
         font.setPointSizeF(10)
     app.setFont(font)
-    app.setStyleSheet(STYLESHEET)
+    app.setStyleSheet(STYLESHEET + FOCUS_STYLESHEET)

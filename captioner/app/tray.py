@@ -27,6 +27,8 @@ class Tray(QObject):
     def __init__(self, leave_shortcut: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.available = QSystemTrayIcon.isSystemTrayAvailable()
+        self._state = "idle"
+        self._start_key = ""  # shown beside Start/Pause where it works from any window
         self.icon = QSystemTrayIcon(tray_icon("idle"), self)
         menu = QMenu()
         self.menu = menu
@@ -58,11 +60,17 @@ class Tray(QObject):
             self.showWindow.emit()
 
     def set_state(self, state: str) -> None:
+        self._state = state
         self.icon.setIcon(tray_icon(state))
         self.icon.setToolTip(TIPS.get(state, "Captioner"))
-        self.start_act.setText({"running": "Pause captioning", "paused": "Resume captioning"}.get(
-            state, "Start captioning"))
+        verb = {"running": "Pause captioning", "paused": "Resume captioning"}.get(state, "Start captioning")
+        self.start_act.setText(f"{verb}\t{self._start_key}" if self._start_key else verb)
         self.stop_act.setEnabled(state in ("running", "paused"))
+
+    def set_start_key(self, key: str | None) -> None:
+        """The system-wide start/pause shortcut, or ``None`` where there is none."""
+        self._start_key = key or ""
+        self.set_state(self._state)
 
     def set_overlay(self, visible: bool, click_through: bool) -> None:
         for act, value in ((self.overlay_act, visible), (self.click_act, click_through)):

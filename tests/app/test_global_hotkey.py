@@ -1,4 +1,5 @@
-"""The system-wide Ctrl+Shift+L on X11: pressed with the focus anywhere, it reaches Captioner.
+"""The system-wide shortcuts on X11 (Ctrl+Shift+L leaves click-through, Ctrl+Alt+Space starts and pauses):
+pressed with the focus anywhere, they reach Captioner.
 
 A private Xvfb server and xdotool (which types through the XTEST extension, as a keyboard would);
 skipped where either is missing (CI installs both).
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from captioner.app.controller import LEAVE_CLICK_THROUGH, START_PAUSE, CaptionerController
 from captioner.app.global_hotkey import GlobalHotkey, parse_shortcut, system_wide_shortcut
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +105,47 @@ def test_the_app_on_x11_reports_the_system_wide_shortcut(xserver: str, tmp_path:
     assert report["qt"]["platform"] == "xcb"
     assert report["window"]["leave_click_through"] == {"system_wide": True,
                                                        "note": "Ctrl+Shift+L works system-wide"}
+
+
+def test_the_start_pause_key_arrives_whatever_has_the_focus(qtbot: QtBot, xserver: str) -> None:
+    """Ctrl+Alt+Space beside Ctrl+Shift+L: each grab hears its own combination only ("Space" is Qt's
+    spelling; the X keysym is "space")."""
+    start_pause, leave = GlobalHotkey(START_PAUSE), GlobalHotkey(LEAVE_CLICK_THROUGH)
+    assert start_pause.start() is None and leave.start() is None
+    try:
+        with qtbot.assertNotEmitted(leave.activated), qtbot.waitSignal(start_pause.activated, timeout=5000):
+            press("ctrl+alt+space")
+        press("Num_Lock")  # with Num Lock on it must still work
+        with qtbot.assertNotEmitted(leave.activated), qtbot.waitSignal(start_pause.activated, timeout=5000):
+            press("ctrl+alt+space")
+        press("Num_Lock")
+        with qtbot.assertNotEmitted(start_pause.activated), qtbot.waitSignal(leave.activated, timeout=5000):
+            press("ctrl+shift+l")
+    finally:
+        start_pause.stop()
+        leave.stop()
+
+
+def test_the_app_starts_and_pauses_from_any_window(qtbot: QtBot, xserver: str, monkeypatch: pytest.MonkeyPatch,
+                                                   controller_factory, model_dir: Path,  # type: ignore[no-untyped-def]
+                                                   speech_wav: Path) -> None:
+    """The controller's grab on a real X server (Qt itself on the offscreen platform, so nothing in the app
+    has the keyboard focus): the key starts, pauses and resumes, and every place that names it says so."""
+    from captioner.app import controller as controller_module
+
+    real = controller_module.system_wide_shortcut
+    monkeypatch.setattr(controller_module, "system_wide_shortcut",
+                        lambda key, platform, parent=None: real(key, "xcb", parent))
+    c: CaptionerController = controller_factory("--model", str(model_dir), "--input-file", str(speech_wav),
+                                                "--speed", "0.05")  # 60 s of audio: still running when paused
+    assert c.start_hotkey is not None and c.hotkey is not None
+    assert "Ctrl+Alt+Space from any window" in c.window.start_btn.toolTip()
+    assert c.tray.start_act.text().endswith("\tCtrl+Alt+Space")
+    qtbot.waitUntil(lambda: c.state == "running", timeout=30_000)  # an input file starts by itself
+    assert c.overlay.status_text() in ("Listening…", "")
+    press("ctrl+alt+space")
+    qtbot.waitUntil(lambda: c.state == "paused", timeout=10_000)
+    c.overlay.clear()
+    assert c.overlay.status_text() == "Paused — press Ctrl+Alt+Space to resume"
+    press("ctrl+alt+space")
+    qtbot.waitUntil(lambda: c.state == "running", timeout=10_000)

@@ -183,3 +183,57 @@ def test_export_into_a_missing_folder_says_why(tmp_path: Path) -> None:
 
     with pytest.raises(TranscriptExportError, match="No such file or directory"):
         export_to(tmp_path / "gone" / "a.srt", SEGMENTS, TranscriptFormat.SRT)
+
+
+def test_click_through_toggle_sits_in_the_window_and_names_its_key(qtbot: QtBot) -> None:
+    """Click-through can be switched on and off without a tray (GNOME has none by default)."""
+    w = _window(qtbot)
+    button = w.click_through_btn
+    assert button.isCheckable() and button.isVisible()
+    assert "Ctrl+Shift+L" in button.toolTip() and "while a Captioner window has the focus" in button.toolTip()
+    with qtbot.waitSignal(w.clickThroughToggled) as sig:
+        button.click()
+    assert sig.args == [True]
+    with qtbot.assertNotEmitted(w.clickThroughToggled):
+        w.set_click_through(False)  # the overlay's state shown, not asked for again
+    assert not button.isChecked()
+    w.set_global_keys("Ctrl+Alt+Space", click_through_system_wide=True)
+    assert "from any window" in button.toolTip()
+    w.set_model(INFO)
+    w.set_state("monitoring")
+    assert w.start_btn.toolTip() == "Start captioning (Ctrl+R; Ctrl+Alt+Space from any window)"
+    assert "Ctrl+Alt+Space from any window" in w.pause_btn.toolTip()
+
+
+def test_keyboard_focus_is_visible_on_every_control(qtbot: QtBot) -> None:
+    """Each control Tab reaches draws differently with the focus: the theme's 2 px ring."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QWidget
+
+    from captioner.app.theme import FOCUS_STYLESHEET, STYLESHEET
+    from captioner.audio.devices import SourceInfo
+
+    w = _window(qtbot)
+    w.setStyleSheet(STYLESHEET + FOCUS_STYLESHEET)  # the app's sheet (apply_theme), kept to this window
+    w.set_model(INFO)
+    w.set_state("monitoring")
+    w.set_sources([SourceInfo("default", "Default microphone", "default", 0),
+                   SourceInfo("system:x.monitor", "System audio — Speakers", "system", 0, "x.monitor")], "default")
+    w.transcript.add_segment(SEGMENTS[0])
+    with qtbot.waitActive(w):
+        w.activateWindow()
+    focusable = [c for c in w.findChildren(QWidget) if c.isVisible() and c.isEnabled()
+                 and c.focusPolicy() & Qt.FocusPolicy.TabFocus and c.focusProxy() is None]
+    names = {c.text().replace("&", "") for c in focusable if hasattr(c, "text") and isinstance(c.text(), str)}
+    assert {"Start", "Export", "↑", "↓", "Copy all", "Overlay", "Click-through", "Settings…"} <= names
+    for control in focusable:
+        elsewhere = focusable[0] if control is not focusable[0] else focusable[-1]
+        elsewhere.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(elsewhere.hasFocus)
+        unfocused = control.grab().toImage()
+        control.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(control.hasFocus)
+        focused = control.grab().toImage()
+        assert focused != unfocused, f"{type(control).__name__} {control.objectName()!r}"
+        border = {focused.pixelColor(x, focused.height() // 2).name() for x in range(3)}
+        assert border & {"#1d4ed8", "#0f172a"}, (type(control).__name__, border)
