@@ -155,6 +155,22 @@ def demo_notice(c: object, settle: object) -> None:
     c.window.grab().save(str(OUT / "demo-notice.png"))  # type: ignore[attr-defined]
 
 
+def overlay_menu_and_idle(c: Any, meeting: QWidget, settle: Callable[[int], None]) -> None:
+    """The overlay's right-click menu during a session, and the faint line it shows when nothing is captioned."""
+    ov = c.overlay
+    ov.set_activity("running")
+    menu = ov.context_menu()
+    height = menu.sizeHint().height()
+    menu.popup(ov.mapToGlobal(QPoint(ov.width() * 2 // 3, 24 - height)))  # opened upwards, as near a screen's foot
+    settle(400)
+    composite(meeting, ov, menu).save(str(OUT / "overlay-menu.png"))
+    menu.close()
+    ov.clear()
+    ov.set_activity("monitoring")
+    settle(400)
+    composite(meeting, ov).save(str(OUT / "overlay-idle.png"))
+
+
 def two_sources(c: Any, meeting: QWidget, settle: Callable[[int], None]) -> None:
     """The main window and the overlay while a microphone ("You") and system audio ("Others") are captioned."""
     from captioner.asr.segmenter import Segment
@@ -191,6 +207,10 @@ def main() -> int:
 
             pulse = PulseServer(tmp, description="Built-in Audio Analog Stereo")
             pulse.start()
+            # A microphone for the pickers (a null sink's monitor is system audio, not a microphone).
+            pulse.pactl("load-module", "module-null-source", "source_name=builtin_mic",
+                        'description="Built-in Microphone"')
+            pulse.pactl("set-default-source", "builtin_mic")
             os.environ.update(pulse.client_env())
     except Exception as exc:  # screenshots still work, with fewer sources
         print(f"no PulseAudio: {exc}")
@@ -223,7 +243,10 @@ def main() -> int:
         if c.model_info is not None:
             break
     c.worker.close_input()  # keep the (silent) device from feeding the random model during the shots
-    settle(300)
+    for _ in range(100):  # its "idle" must arrive before the shots: it clears the tentative words
+        settle(50)
+        if c.state == "idle":
+            break
     c.window.resize(980, 640)
     c.window.move(40, 40)
     c.window.banner.hide()
@@ -254,6 +277,7 @@ def main() -> int:
     settle()
     composite(meeting, c.overlay, c.overlay.hint_bubble).save(str(OUT / "overlay-click-through.png"))
     c.set_click_through(False)
+    overlay_menu_and_idle(c, meeting, settle)
     two_sources(c, meeting, settle)
 
     dialog = c.open_settings()
