@@ -20,8 +20,9 @@ MATCH_SHARE = 0.6
 """The share of a line's words found in the preferred source's words that makes it an echo."""
 SHORT_LINE_WORDS = 3
 """A line of fewer words ("on", "yes please") is an echo only if all of them were heard on the preferred
-source within ``SHORT_WINDOW_S``: common short words are said on both sides of a call all the time."""
-SHORT_WINDOW_S = 0.5
+source within ``SHORT_WINDOW_S``: common short words are said on both sides of a call all the time. The window
+allows for the two captures' different delays (each sound server path buffers on its own)."""
+SHORT_WINDOW_S = 1.0
 KEEP_RECENT_S = 30.0
 
 _WORD = re.compile(r"[\w']+")

@@ -91,7 +91,11 @@ def test_a_sentence_heard_on_both_sources_is_shown_once(  # type: ignore[no-unty
     c = two_source_app(pulse, settings_file, demo_model, controller_factory, EchoHandling.KEEP_SYSTEM_AUDIO)
     qtbot.waitUntil(lambda: c.state == "running" and len(c.worker.pipeline.channels) == 2, timeout=30_000)
     sentence = speak(SYSTEM_SENTENCE, tmp_path / "both.wav")
-    finish(c, qtbot, [pulse.play(sentence, MIC_SINK), pulse.play(sentence, SINK)])
+    # One player into a sink that feeds both: the same sound reaches the speakers and the microphone at once,
+    # as in a room (two players would start at different moments on a loaded machine).
+    loaded = pulse.pactl("load-module", "module-combine-sink", "sink_name=capboth", f"slaves={MIC_SINK},{SINK}")
+    assert loaded.returncode == 0, loaded.stderr
+    finish(c, qtbot, [pulse.play(sentence, "capboth")])
     assert {"budget", "friday"} <= set(said_by(c, "Others"))
     assert not {"budget", "friday"} & set(said_by(c, "You")), "the microphone's copy was an echo"
     assert c.worker.pipeline.echoes_dropped >= 1

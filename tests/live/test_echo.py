@@ -79,7 +79,7 @@ def test_gaps_pass_and_flush_releases_what_is_held() -> None:
     assert echo.flush() == []
 
 
-def test_a_short_common_word_said_a_second_apart_is_not_an_echo() -> None:
+def test_a_short_common_word_said_seconds_apart_is_not_an_echo() -> None:
     """Seen in the two-source benchmark: "on" from the microphone 1.5 s after "on" in system audio."""
     echo = EchoFilter()
     echo.reset("Others")
@@ -94,6 +94,6 @@ def test_a_short_echo_heard_at_the_same_moment_is_still_dropped() -> None:
     echo = EchoFilter()
     echo.reset("Others")
     echo.push(line("thanks everyone", 4.0, 4.9, "Others"))
-    echo.push(line("thanks everyone", 4.1, 5.0, "You"))
+    echo.push(line("thanks everyone", 4.6, 5.5, "You"))  # the microphone's capture path lags a little
     assert echo.release(9.0, None) == []
     assert echo.dropped == 1
