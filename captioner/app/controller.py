@@ -24,7 +24,7 @@ from captioner.app.caption_page_host import CaptionPageHost, new_token
 from captioner.app.export_dialog import TranscriptExportError, ask_and_export
 from captioner.app.global_hotkey import GlobalHotkey, system_wide_shortcut
 from captioner.app.main_window import GLOBAL_KEYS, KEYS, MainWindow
-from captioner.app.overlay import DEFAULT_IDLE_MODE, FONT_RANGE, CaptionOverlay, click_through_hint
+from captioner.app.overlay import FONT_RANGE, CaptionOverlay, click_through_hint
 from captioner.app.platform_notes import overlay_limitations
 from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle, save_settings
 from captioner.app.settings_dialog import SettingsDialog
@@ -51,9 +51,6 @@ from captioner.text_rules import RulesFormatError, TextRules, parse_rules
 
 LEAVE_CLICK_THROUGH = GLOBAL_KEYS["click_through"]
 START_PAUSE = GLOBAL_KEYS["start_pause"]
-IDLE_MODE_FIELD = "overlay_idle_mode"
-"""The ``AppSettings`` field with the overlay's idle mode (see ``CaptionOverlay.set_idle_mode``); read and set
-by name, so settings without it (an older settings.py) leave the overlay at its default."""
 SHUTDOWN_WAIT_MS = 5000
 LEVEL_HOLD_S = 0.25  # with two sources the meter shows the louder one heard this recently
 
@@ -97,7 +94,7 @@ class CaptionerController(QObject):
         self.worker = InferenceWorker()
         self.window = MainWindow()
         self.overlay = CaptionOverlay(settings.overlay, LEAVE_CLICK_THROUGH)
-        self.overlay.set_idle_mode(str(getattr(settings, IDLE_MODE_FIELD, DEFAULT_IDLE_MODE)))
+        self.overlay.set_idle_mode(settings.overlay_idle_mode)
         self.tray = Tray(LEAVE_CLICK_THROUGH, self)
         self.caption_page = CaptionPageHost()
         self.text_rules = self._text_rules()
@@ -181,16 +178,14 @@ class CaptionerController(QObject):
             self.window.restoreGeometry(self.settings.window_geometry)
         geom = self.settings.overlay_geometry
         if geom:
-            self.overlay.setGeometry(QRect(*geom))
+            self.overlay.set_place(QRect(*geom))
         else:
             self.overlay.place_default()
 
     def show(self) -> None:
         self.window.show()
         self.set_overlay_visible(self.settings.overlay_visible)
-        note = overlay_limitations()
-        if note and not self.tray.available:  # GNOME on Wayland: no tray to point to
-            note = note.replace("(use the tray menu otherwise)", "(use the Click-through button here otherwise)")
+        note = overlay_limitations(self.tray.available)
         if note:
             self.window.show_message(note, 0)
 
@@ -526,10 +521,12 @@ class CaptionerController(QObject):
     def set_overlay_idle_mode(self, mode: str) -> None:
         """What the overlay shows while nothing is captioned (its menu, or Settings)."""
         self.overlay.set_idle_mode(mode)
-        setattr(self.settings, IDLE_MODE_FIELD, self.overlay.idle_mode)
+        self.settings.overlay_idle_mode = self.overlay.idle_mode
         self._save()
 
     def _on_overlay_moved(self, rect: QRect) -> None:
+        if self.overlay.docked:  # the strip is not the user's place for the overlay: keep that one
+            return
         self.settings.overlay_geometry = (rect.x(), rect.y(), rect.width(), rect.height())
         self._save()
 
@@ -567,7 +564,7 @@ class CaptionerController(QObject):
         self.settings = dataclasses.replace(new, overlay_geometry=old.overlay_geometry,
                                             overlay_visible=old.overlay_visible)
         self.overlay.apply_style(self.settings.overlay)
-        self.overlay.set_idle_mode(str(getattr(self.settings, IDLE_MODE_FIELD, DEFAULT_IDLE_MODE)))
+        self.overlay.set_idle_mode(self.settings.overlay_idle_mode)
         self._save()
         self._apply_caption_page()
         self.text_rules = self._text_rules()

@@ -16,7 +16,6 @@ lets clicks through to the meeting app below (a window mask). See ``set_idle_mod
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal
 
 from PySide6 import QtGui
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
@@ -43,7 +42,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from captioner.app.caption_layout import Word, to_labelled_words, wrap_tail
 from captioner.app.qt_util import timer
-from captioner.app.settings import OverlayStyle
+from captioner.app.settings import IdleMode, OverlayStyle
 
 EDGE = 8  # px from the border that start a resize instead of a move
 PADDING_X = 22
@@ -54,14 +53,12 @@ HISTORY_CHARS = 600
 FONT_STEP = 2  # px per "Larger text" / "Smaller text" in the overlay's menu
 FONT_RANGE = (10, 96)  # as the Settings dialog allows
 
-IdleMode = Literal["status", "hidden", "box"]
-IDLE_MODES: dict[str, str] = {
-    "status": "Show a faint status line",
-    "hidden": "Show nothing",
-    "box": "Keep the empty caption box",
+IDLE_MODES: dict[IdleMode, str] = {
+    IdleMode.STATUS: "Show a faint status line",
+    IdleMode.HIDDEN: "Show nothing",
+    IdleMode.BOX: "Keep the empty caption box",
 }
-"""What the overlay shows while no words are on it, and the words its menu uses for each."""
-DEFAULT_IDLE_MODE: IdleMode = "status"
+"""The words the overlay's menu uses for each idle mode."""
 
 
 def click_through_hint(shortcut: str, system_wide: bool, tray: bool) -> str:
@@ -115,12 +112,13 @@ class CaptionOverlay(QWidget):
         self._hint_timer = timer(self, HINT_MS, self._clear_hint)
         self._geom_timer = timer(self, 400, self._emit_geometry)
         self._user_moving = False
+        self._undocked: QRect | None = None  # where the overlay was before it docked, to go back there
         self._bubble = HintBubble()
         self._leave_hint = click_through_hint(leave_shortcut, True, QSystemTrayIcon.isSystemTrayAvailable())
         self._activity = "idle"  # the pipeline's state, for the status line
         self._start_key = "Ctrl+R"
         self._start_key_anywhere = False
-        self._idle_mode: IdleMode = DEFAULT_IDLE_MODE
+        self._idle_mode = IdleMode.STATUS
         self._shape: tuple[object, ...] | None = None  # what the window mask was last set from
         self._menu: QMenu | None = None
         self.apply_style(style)
@@ -197,10 +195,9 @@ class CaptionOverlay(QWidget):
         self._start_key, self._start_key_anywhere = key, anywhere
         self._refresh()
 
-    def set_idle_mode(self, mode: str) -> None:
-        """``"status"`` (a faint one-line status in a small pill; clicks elsewhere pass through), ``"hidden"``
-        (nothing: clicks pass through everywhere) or ``"box"`` (the caption box stays, the status in it)."""
-        self._idle_mode = "hidden" if mode == "hidden" else "box" if mode == "box" else DEFAULT_IDLE_MODE
+    def set_idle_mode(self, mode: IdleMode | str) -> None:
+        """What to show while no words are on the overlay (see ``IdleMode``); an unknown word means the default."""
+        self._idle_mode = IdleMode(mode) if mode in set(IdleMode) else IdleMode.STATUS
         self._refresh()
 
     @property
@@ -212,7 +209,7 @@ class CaptionOverlay(QWidget):
 
     def status_text(self) -> str:
         """The faint line shown instead of captions ("" while words are shown, or when showing nothing)."""
-        if self.showing_words() or self._idle_mode == "hidden":
+        if self.showing_words() or self._idle_mode is IdleMode.HIDDEN:
             return ""
         if self._activity == "running":
             return "Listening…"
@@ -240,9 +237,9 @@ class CaptionOverlay(QWidget):
     def _update_shape(self) -> None:
         """Let clicks through wherever nothing is drawn: a window mask around the status pill (or a
         single pixel when nothing is shown), none while the caption box is up."""
-        if self.showing_words() or self._idle_mode == "box":
+        if self.showing_words() or self._idle_mode is IdleMode.BOX:
             shape: tuple[object, ...] = ("box",)
-        elif self._idle_mode == "hidden" or not self.status_text():
+        elif self._idle_mode is IdleMode.HIDDEN or not self.status_text():
             shape = ("hidden", self.size())
         else:
             shape = ("status", self.status_rect())
@@ -270,15 +267,45 @@ class CaptionOverlay(QWidget):
         self._tentative_font.setItalic(style.tentative_italic)
         self._fm = QFontMetricsF(font)
         self._fm_t = QFontMetricsF(self._tentative_font)
-        self.resize(self.width(), self.height_for_lines())
+        if style.docked:
+            self._dock()
+        else:
+            self._undock()
+            self.resize(self.width(), self.height_for_lines())
         self._shape = None  # the status pill's size follows the font
         self._refresh()
+
+    @property
+    def docked(self) -> bool:
+        return self._undocked is not None
+
+    def _dock(self) -> None:
+        """A full-width strip along the bottom of the screen it is on, like a broadcast caption bar. Its own
+        place is kept (and not saved over) for when it undocks; it cannot be dragged while docked."""
+        if self._undocked is None:
+            self._undocked = self.geometry()
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen else QRect(0, 0, 1280, 720)
+        h = self.height_for_lines()
+        self.setGeometry(area.x(), area.y() + area.height() - h, area.width(), h)
+
+    def _undock(self) -> None:
+        if self._undocked is not None:
+            place, self._undocked = self._undocked, None
+            self.setGeometry(place)
 
     def height_for_lines(self) -> int:
         return int(self._fm.lineSpacing() * self._style.lines + 2 * PADDING_Y + 0.5)
 
     def sizeHint(self) -> QSize:
         return QSize(900, self.height_for_lines())
+
+    def set_place(self, rect: QRect) -> None:
+        """The overlay's own place (the user's): taken now, or when it undocks if it is docked."""
+        if self._undocked is not None:
+            self._undocked = rect
+        else:
+            self.setGeometry(rect)
 
     def place_default(self) -> None:
         """Bottom centre of the primary screen, like subtitles."""
@@ -287,7 +314,7 @@ class CaptionOverlay(QWidget):
         w = int(area.width() * 0.6)
         h = self.height_for_lines()
         y = area.bottom() - h - int(area.height() * 0.08)
-        self.setGeometry(area.x() + (area.width() - w) // 2, y, w, h)
+        self.set_place(QRect(area.x() + (area.width() - w) // 2, y, w, h))
 
     # -- click-through -----------------------------------------------------------------------------
     @property
@@ -351,7 +378,7 @@ class CaptionOverlay(QWidget):
         bg.setAlphaF(st.background_opacity)
         lines = self._layout()
         status = "" if lines else self.status_text()
-        if lines or self._idle_mode == "box":
+        if lines or self._idle_mode is IdleMode.BOX:
             rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(bg)
@@ -362,7 +389,7 @@ class CaptionOverlay(QWidget):
                 p.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 12, 12)
                 self._paint_grip(p)
         if status:
-            self._paint_status(p, status, bg, boxed=self._idle_mode == "box")
+            self._paint_status(p, status, bg, boxed=self._idle_mode is IdleMode.BOX)
         line_h = self._fm.lineSpacing()
         top = self.height() - PADDING_Y - line_h * len(lines)  # bottom-anchored like subtitles
         space = self._fm.horizontalAdvance(" ")
@@ -424,7 +451,7 @@ class CaptionOverlay(QWidget):
         return edges
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton or self.docked:
             return super().mousePressEvent(event)
         self._user_moving = True
         edges = self._edges(event.position().toPoint())

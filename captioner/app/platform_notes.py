@@ -9,7 +9,7 @@ WAYLAND_NOTE = (
     "stacking: the caption overlay cannot keep itself above other windows, cannot restore its "
     "remembered position, and may not be draggable from inside the window on some desktops. "
     "Click-through still works, but Ctrl+Shift+L leaves it only while a Captioner window has the focus "
-    "(use the tray menu otherwise). To get all of it, start Captioner under XWayland with "
+    "(use {elsewhere} otherwise). To get all of it, start Captioner under XWayland with "
     "QT_QPA_PLATFORM=xcb captioner."
 )
 
@@ -18,6 +18,9 @@ def platform_name() -> str:
     return QGuiApplication.platformName()
 
 
-def overlay_limitations() -> str | None:
-    """A plain explanation of what the overlay cannot do here, or ``None`` when everything works."""
-    return WAYLAND_NOTE if platform_name().startswith("wayland") else None
+def overlay_limitations(tray: bool) -> str | None:
+    """A plain explanation of what the overlay cannot do here, or ``None`` when everything works; ``tray``:
+    whether the desktop shows tray icons (GNOME does not by default), so the way out named is one that exists."""
+    if not platform_name().startswith("wayland"):
+        return None
+    return WAYLAND_NOTE.format(elsewhere="the tray menu" if tray else "the Click-through button in the main window")

@@ -27,6 +27,17 @@ class EchoHandling(enum.Enum):
     KEEP_BOTH = "keep-both"
 
 
+class IdleMode(enum.StrEnum):
+    """What the overlay shows while no words are on it."""
+
+    STATUS = "status"
+    """A faint one-line status in a small pill ("Listening…"); clicks elsewhere pass through."""
+    HIDDEN = "hidden"
+    """Nothing: clicks pass through everywhere."""
+    BOX = "box"
+    """The empty caption box stays, the status line in it."""
+
+
 @dataclass
 class OverlayStyle:
     """How captions look; colours are ``#rrggbb``, opacity 0–1."""
@@ -61,6 +72,7 @@ class AppSettings:
     echo: EchoHandling = EchoHandling.KEEP_SYSTEM_AUDIO
     overlay: OverlayStyle = field(default_factory=OverlayStyle)
     overlay_visible: bool = True
+    overlay_idle_mode: IdleMode = IdleMode.STATUS
     overlay_geometry: tuple[int, int, int, int] | None = None  # x, y, w, h
     window_geometry: bytes = b""
     autosave: bool = True
@@ -90,7 +102,7 @@ def _read(qs: QSettings, key: str, default: Any) -> Any:
         return default
 
 
-Choice = TypeVar("Choice", Decoder, Provider)
+Choice = TypeVar("Choice", Decoder, Provider, IdleMode)
 
 
 def _read_choice(qs: QSettings, key: str, default: Choice) -> Choice:
@@ -127,6 +139,7 @@ def load_settings(qs: QSettings) -> AppSettings:
     s.caption_page_token = _read(qs, "caption_page/token", s.caption_page_token)
     s.demo_notice_dismissed = _read(qs, "ui/demo_notice_dismissed", s.demo_notice_dismissed)
     s.overlay_visible = _read(qs, "overlay/visible", s.overlay_visible)
+    s.overlay_idle_mode = _read_choice(qs, "overlay/idle_mode", s.overlay_idle_mode)
     geom = _read(qs, "overlay/geometry", "")
     parts = [p for p in geom.split(",") if p.strip()]
     if len(parts) == 4:
@@ -168,6 +181,7 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     qs.setValue("caption_page/token", s.caption_page_token)
     qs.setValue("ui/demo_notice_dismissed", s.demo_notice_dismissed)
     qs.setValue("overlay/visible", s.overlay_visible)
+    qs.setValue("overlay/idle_mode", str(s.overlay_idle_mode))
     qs.setValue("overlay/geometry", ",".join(map(str, s.overlay_geometry)) if s.overlay_geometry else "")
     qs.setValue("window/geometry", QByteArray(s.window_geometry))
     for f in fields(OverlayStyle):

@@ -31,8 +31,7 @@ class AudioPage(QWidget):
         self.second_source.setAccessibleName("Also caption")
         self.second_source.addItem("Nothing else", "")
         for s in sources:
-            if s.kind != "default":
-                self.second_source.addItem(s.label, s.key)
+            self.second_source.addItem(s.label, s.key)
         second = settings.second_source_key
         index = self.second_source.findData(second) if second else 0
         if index < 0:

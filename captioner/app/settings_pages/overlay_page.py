@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QSystemTrayIcon,
     QWidget,
 )
 
@@ -143,7 +144,7 @@ class OverlayPage(QWidget):
         form.addRow("Position", self.docked)
         form.addRow("", hint_label("Changes preview here and on the overlay right away; Cancel puts them back.",
                                    self))
-        note = overlay_limitations()
+        note = overlay_limitations(QSystemTrayIcon.isSystemTrayAvailable())
         if note:
             form.addRow("", hint_label(note, self, "color: #b45309;"))
         self.set_overlay_style(style)
