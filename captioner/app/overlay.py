@@ -71,6 +71,22 @@ def click_through_hint(shortcut: str, system_wide: bool, tray: bool) -> str:
     return f"Click-through on — in the Captioner window, press {shortcut} or the Click-through button to leave"
 
 
+def draw_caption_word(p: QPainter, at: QPointF, text: str, font: QFont, colour: QColor, style: OverlayStyle) -> None:
+    """One caption word as the overlay draws it (the Settings preview too): the outline stroked around the
+    glyphs, the fill on top; without an outline, plain text."""
+    if style.outline and style.outline_width > 0:
+        path = QPainterPath()
+        path.addText(at, font, text)
+        pen = QPen(QColor(style.outline_color), style.outline_width * 2)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        p.strokePath(path, pen)
+        p.fillPath(path, colour)
+    else:
+        p.setFont(font)
+        p.setPen(colour)
+        p.drawText(at, text)
+
+
 class CaptionOverlay(QWidget):
     """Shows captions; knows nothing about audio or models."""
 
@@ -405,18 +421,7 @@ class CaptionOverlay(QWidget):
 
     def _draw_word(self, p: QPainter, x: float, baseline: float, text: str, font: QFont,
                    colour: QColor) -> None:
-        st = self._style
-        if st.outline and st.outline_width > 0:
-            path = QPainterPath()
-            path.addText(QPointF(x, baseline), font, text)
-            pen = QPen(QColor(st.outline_color), st.outline_width * 2)
-            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-            p.strokePath(path, pen)
-            p.fillPath(path, colour)
-        else:
-            p.setFont(font)
-            p.setPen(colour)
-            p.drawText(QPointF(x, baseline), text)
+        draw_caption_word(p, QPointF(x, baseline), text, font, colour, self._style)
 
     def _paint_status(self, p: QPainter, text: str, bg: QColor, boxed: bool) -> None:
         """The faint status line: the tentative colour, in its own pill unless the caption box is drawn."""

@@ -9,10 +9,11 @@ style over a backdrop half white and half black, the two extremes the contrast c
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from captioner.app.caption_layout import Word, to_words, wrap_tail
+from captioner.app.overlay import draw_caption_word
 from captioner.app.settings import OverlayStyle
 
 SAMPLE_COMMITTED = "This is how your captions will"
@@ -125,16 +126,4 @@ class CaptionPreview(QWidget):
         p.end()
 
     def _draw_word(self, p: QPainter, at: QPointF, text: str, font: QFont, colour: QColor) -> None:
-        """As the overlay draws a word: the outline stroked around the glyphs, the fill on top."""
-        st = self._style
-        if st.outline and st.outline_width > 0:
-            path = QPainterPath()
-            path.addText(at, font, text)
-            pen = QPen(QColor(st.outline_color), st.outline_width * 2)
-            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-            p.strokePath(path, pen)
-            p.fillPath(path, colour)
-        else:
-            p.setFont(font)
-            p.setPen(colour)
-            p.drawText(at, text)
+        draw_caption_word(p, at, text, font, colour, self._style)
