@@ -9,6 +9,8 @@
     python -m tools.make_demo_model bench        # the WER table (benchmarks/demo_model_wer.py)
     python -m tools.make_demo_model export --model-dir work-tmp/m   # a run exported elsewhere than models/,
     python -m tools.make_demo_model bench --model-dir work-tmp/m    # then measured there
+    python -m tools.make_demo_model data --recipe v2 [--sentences N]  # v2 data (README, *Demo model v2*)
+    python -m tools.make_demo_model train --recipe v2 --run DIR       # train on it (NeMo venv)
 
 Results, data, licences and the state of the model: ``tools/demo_model/README.md``.
 
@@ -44,6 +46,19 @@ DATA = WORK / "data"
 RUN = WORK / "run"
 MODEL_DIR = ROOT / "models" / "captioner-demo-en"
 N_TRAIN, N_TEST, SEED = 20000, 420, 20261125
+DATA_V2 = ROOT / "work-tmp" / "demo-model-v2" / "data"
+N_TRAIN_V2, N_TEST_V2, SEED_V2 = 200000, 1200, 20261201
+
+
+def step_data_v2(workers: int, sentences: int, test_sentences: int) -> None:
+    from tools.demo_model import dataset_v2
+
+    t = time.time()
+    summary = dataset_v2.build(DATA_V2, sentences, test_sentences, SEED_V2, workers=workers)
+    summary["wall_s"] = round(time.time() - t, 1)
+    (DATA_V2 / f"summary-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(summary, indent=1),
+                                                                           encoding="utf-8")
+    print(json.dumps({k: v for k, v in summary.items() if k != "corpus"}, indent=1))
 
 
 def step_data(workers: int) -> None:
@@ -117,7 +132,20 @@ def main() -> int:
                          "without replacing the bundled model)")
     ap.add_argument("--weights", choices=["float16", "float32"], default="float16",
                     help="export: how the weights are stored (float16 halves the folder; see captioner export)")
+    ap.add_argument("--recipe", choices=["v1", "v2"], default="v1",
+                    help="v1: the shipped model's data; v2: the larger corpus and voices (data, train)")
+    ap.add_argument("--sentences", type=int, default=N_TRAIN_V2, help="v2: training sentences")
+    ap.add_argument("--test-sentences", type=int, default=N_TEST_V2, help="v2: held-out utterances to synthesise")
     args, extra = ap.parse_known_args()
+    if args.recipe == "v2":
+        if args.step == "data":
+            step_data_v2(args.workers, args.sentences, args.test_sentences)
+        elif args.step == "train":
+            subprocess.run([sys.executable, "-m", "tools.demo_model.train", "--data", str(DATA_V2), "--out",
+                            str(args.run), *extra], check=True, cwd=ROOT)
+        else:
+            ap.error("--recipe v2 has the steps data and train so far")
+        return 0
     if args.step in ("all", "data"):
         step_data(args.workers)
     if args.step == "tokenizer":
