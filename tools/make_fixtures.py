@@ -415,7 +415,7 @@ def model_config(p: dict[str, Any], tokenizer_dir: Path) -> Any:
 
 
 def config_dict(p: dict[str, Any], tokenizer_dir: Path | str) -> dict[str, Any]:
-    """:func:`model_config` as a plain dict (``tests/test_nemo_config_builder.py`` reads it without NeMo)."""
+    """:func:`model_config` as a plain dict (``tests/tools/test_nemo_config_builder.py`` reads it without NeMo)."""
     prompt = p["model_class"] == PROMPT_CLASS
     return fastconformer_config(
         tokenizer_dir,

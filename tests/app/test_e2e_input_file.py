@@ -87,7 +87,7 @@ def _run_app_on(path: Path, model_dir: Path, tmp_path: Path) -> subprocess.Compl
 
 
 def test_a_truncated_file_keeps_what_was_heard_and_says_where_it_broke(model_dir: Path, tmp_path: Path) -> None:
-    from tests.test_broken_audio_files import truncated_flac
+    from tests.audio.test_broken_audio_files import truncated_flac
 
     proc = _run_app_on(truncated_flac(tmp_path), model_dir, tmp_path)
     assert proc.returncode == 1, proc.stderr

@@ -17,7 +17,7 @@ from captioner.audio.file_feeder import FileFeeder
 from captioner.audio.file_reader import describe_audio, iter_audio_blocks
 from captioner.errors import AudioInputError, AudioReadError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "tests" / "fixtures" / "models" / "tiny-a"
 SPEECH = ROOT / "tests" / "fixtures" / "audio" / "speech_8s.wav"
 

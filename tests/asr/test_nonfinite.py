@@ -14,7 +14,7 @@ from captioner.asr.model_folder import load_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from tests.conftest import FIXTURES, clip
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = FIXTURES / "models" / "tiny-a"
 
 

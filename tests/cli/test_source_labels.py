@@ -7,8 +7,7 @@ from pathlib import Path
 
 from captioner.asr.segmenter import Segment
 from captioner.formats import TranscriptFormat, render
-
-from .test_cli import MODEL, SPEECH, run
+from tests.cli.test_cli import MODEL, SPEECH, run
 
 LINES = [
     Segment("can you share your screen", 0.5, 2.0, source="Others"),

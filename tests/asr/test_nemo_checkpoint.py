@@ -26,8 +26,8 @@ import pytest
 from captioner.asr.errors import NemoArchiveError
 from captioner.asr.nemo_archive import NemoArchive
 from captioner.asr.torch_checkpoint import load_torch_zip, read_state_dict
+from tests.asr.test_nemo_archive import TINY_A, make_nemo, write_tar
 from tests.conftest import FIXTURES
-from tests.test_nemo_archive import TINY_A, make_nemo, write_tar
 
 REFERENCE = FIXTURES / "checkpoint"
 
