@@ -3,7 +3,7 @@
 NeMo's numba RNNT loss runs its CPU path on one core; this one is vectorised and takes a fraction of
 its time (README, *Why the code is as it is*). Same definition as NeMo's ``RNNTLoss`` with its
 defaults (no FastEmit, no clamping, sum over each utterance, mean over the batch), checked against it in
-``tests/test_demo_recipe.py`` where torch and NeMo are installed.
+``tests/tools/test_demo_recipe.py`` where torch and NeMo are installed.
 
 Why it is fast: for a fixed frame t the forward variables obey the linear recurrence
 ``alpha[t, u] = logaddexp(x[u], alpha[t, u - 1] + e[u - 1])`` with ``x[u] = alpha[t - 1, u] +

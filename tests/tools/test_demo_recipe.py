@@ -18,7 +18,7 @@ import pytest
 
 from tools.demo_model import corpus, dataset, voices
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SEED = 20261125
 
