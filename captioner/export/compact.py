@@ -278,6 +278,37 @@ def store_half_exact(model: Any, min_bytes: int = 256) -> tuple[int, int]:
     return halved, saved
 
 
+def restore_float32(model: Any) -> int:
+    """Undo :func:`store_half_exact` (and a half-precision import): each float16 initializer read only through a
+    ``Cast`` to float32 becomes the float32 initializer the ``Cast`` made. Exact: float16 widens to float32
+    losslessly, so the graph computes the same values; tools that look for float32 weights (quantisation) find
+    them. ``model`` (with its external data loaded) is changed in place; returns the tensors restored."""
+    from onnx import TensorProto, numpy_helper
+
+    graph = model.graph
+    initializers = {init.name: index for index, init in enumerate(graph.initializer)}
+    readers: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    keep, restored = [], 0
+    for node in graph.node:
+        source = node.input[0] if node.op_type == "Cast" and len(node.input) == 1 else ""
+        to = next((a.i for a in node.attribute if a.name == "to"), None)
+        index = initializers.get(source)
+        if (index is None or to != TensorProto.FLOAT or readers.get(source) != 1
+                or graph.initializer[index].data_type != TensorProto.FLOAT16):
+            keep.append(node)
+            continue
+        value = numpy_helper.to_array(graph.initializer[index]).astype(np.float32)
+        graph.initializer[index].CopyFrom(numpy_helper.from_array(value, name=node.output[0]))
+        restored += 1
+    if restored:
+        del graph.node[:]
+        graph.node.extend(keep)
+    return restored
+
+
 def _graphs_using_pool(out_dir: Path) -> set[str]:
     """The ``.onnx`` files in ``out_dir`` that keep tensors in its ``weights.bin``."""
     onnx, _ = require_onnx()

@@ -23,6 +23,8 @@ from captioner.errors import CaptionerError
 from captioner.export.errors import ExportDependencyError
 
 SCHEME = "int8-matmul"
+HALF_WEIGHTS = "float16-weights"
+"""A folder whose weights were rounded to float16 (``export``/``import --weights float16``): quantised from them."""
 BLOCK_SCHEMES = {"int8-block": 8, "int4-block": 4}
 SCHEMES = (SCHEME, *BLOCK_SCHEMES)
 
@@ -42,6 +44,7 @@ def quantize_folder(source: Path, target: Path, scheme: str = SCHEME, block_size
     except ImportError as exc:  # onnxruntime.quantization needs the onnx package
         raise ExportDependencyError("ONNX (the onnx package)", exc) from exc
     from captioner.export.block_quant import quantize_model
+    from captioner.export.compact import restore_float32
 
     folder = load_model_folder(source)
     spec = folder.spec
@@ -49,9 +52,10 @@ def quantize_folder(source: Path, target: Path, scheme: str = SCHEME, block_size
         raise CaptionerError(
             f"{source} is a hand-made NeMo export; quantize a folder written by `captioner export` instead."
         )
-    if spec.quantization:
-        raise CaptionerError(f"{source} is already quantized ({spec.quantization}): quantize a float32 export "
-                             "instead (`captioner export` without `--weights float16`).")
+    half = spec.quantization == HALF_WEIGHTS
+    if spec.quantization and not half:
+        raise CaptionerError(f"{source} is already quantized ({spec.quantization}): quantize its float32 or "
+                             "float16-weights folder instead.")
     if target.resolve() == source.resolve():
         raise CaptionerError("Write the quantized model to a new folder; the float32 one stays as the reference.")
     if target.exists() and any(target.iterdir()):
@@ -63,18 +67,28 @@ def quantize_folder(source: Path, target: Path, scheme: str = SCHEME, block_size
             continue
         if item.name in encoders and scheme in BLOCK_SCHEMES:
             model = onnx.load(str(item))
+            restore_float32(model)  # weights stored as float16 are quantised from their exact float32 values
             quantize_model(model, BLOCK_SCHEMES[scheme], block_size, accuracy_level)
             onnx.save(model, str(target / item.name))
         elif item.name in encoders:
             _quiet_root_logger()
-            quantize_dynamic(str(item), str(target / item.name), op_types_to_quantize=["MatMul"],
+            graph = item
+            if half:  # ONNX Runtime's quantiser reads a file: give it the float32 graph
+                model = onnx.load(str(item))
+                restore_float32(model)
+                graph = target / (item.name + ".float32.partial")
+                onnx.save(model, str(graph))
+            quantize_dynamic(str(graph), str(target / item.name), op_types_to_quantize=["MatMul"],
                              weight_type=QuantType.QInt8, per_channel=False)
+            if graph != item:
+                graph.unlink()
         else:
             shutil.copy2(item, target / item.name)
     if spec.weights_file:
+        from captioner.export.compact import share_weights
+
         # The quantized encoders came out self-contained, and the copied pool still holds their float
         # weights: pool again, so the folder keeps one copy of each tensor and none that is unused.
-        from captioner.export.compact import share_weights
 
         others = [f for f in (spec.rnnt.decoder_joint_file if spec.rnnt else None,
                               spec.ctc.head_file if spec.ctc else None) if f]

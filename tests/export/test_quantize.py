@@ -12,7 +12,7 @@ from captioner.asr.model_report import inspect_model_folder
 from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
 from captioner.errors import CaptionerError
 from captioner.export.quantize import SCHEME, quantize_folder
-from tests.conftest import FIXTURES, clip
+from tests.conftest import FIXTURES, clip, encoder_feeds
 
 SOURCE = FIXTURES / "models" / "tiny-a"
 
@@ -96,4 +96,44 @@ def test_block_quantised_folder_streams(tmp_path: Path, scheme: str) -> None:
     assert "MatMulNBits" in ops and "ConvInteger" not in ops
     assert (target / "weights.bin").stat().st_size < (source / "weights.bin").stat().st_size
     tokens = transcribe_samples(StreamingRecognizer(load_model_folder(target), provider="cpu"), clip("speech_8s"))
+    assert tokens
+
+
+def test_restoring_float32_from_half_weights_is_exact(tmp_path: Path) -> None:
+    """A float16-weights folder's encoder, its weights widened back to float32, computes the very same values."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from captioner.export.compact import restore_float32
+    from captioner.nemo_import.importer import import_nemo
+
+    half = tmp_path / "half"
+    import_nemo(FIXTURES / "seed" / "tiny-a" / "tiny-a.nemo", half, lookaheads_ms=[480], weights="float16")
+    model = onnx.load(str(half / "encoder-la480.onnx"))
+    casts = sum(node.op_type == "Cast" for node in model.graph.node)
+    restored = restore_float32(model)
+    assert restored > 0 and sum(node.op_type == "Cast" for node in model.graph.node) == casts - restored
+    assert not any(init.data_type == onnx.TensorProto.FLOAT16 for init in model.graph.initializer)
+    widened = tmp_path / "widened.onnx"
+    onnx.save(model, str(widened))
+    a = ort.InferenceSession(str(half / "encoder-la480.onnx"), providers=["CPUExecutionProvider"])
+    b = ort.InferenceSession(str(widened), providers=["CPUExecutionProvider"])
+    spec = load_model_folder(half).spec
+    streaming = spec.streaming_for(480)
+    feeds = encoder_feeds(spec, streaming, streaming.chunk_frames[1] + streaming.pre_encode_cache_size, seed=0)
+    for x, y in zip(a.run(None, feeds), b.run(None, feeds), strict=True):
+        assert np.array_equal(x, y)
+
+
+@pytest.mark.parametrize("scheme", ["int8-matmul", "int8-block"])
+def test_a_float16_weights_folder_is_quantised_from_its_weights(tmp_path: Path, scheme: str) -> None:
+    from captioner.nemo_import.importer import import_nemo
+
+    half = tmp_path / "half"
+    import_nemo(FIXTURES / "seed" / "tiny-a" / "tiny-a.nemo", half, lookaheads_ms=[480], weights="float16")
+    spec = quantize_folder(half, tmp_path / scheme, scheme)
+    assert spec.quantization == scheme
+    assert inspect_model_folder(tmp_path / scheme).usable
+    tokens = transcribe_samples(StreamingRecognizer(load_model_folder(tmp_path / scheme), provider="cpu"),
+                                clip("speech_8s"))
     assert tokens
