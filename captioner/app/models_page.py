@@ -10,6 +10,8 @@ model is ready, "Use this model" hands its folder to the Model tab, which checks
 
 from __future__ import annotations
 
+import html
+import shutil
 import threading
 from pathlib import Path
 
@@ -29,8 +31,18 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.errors import CaptionerError
+from captioner.live.model_loading import live_default_lookahead
 from captioner.model_manager.catalogue import Catalogue, CatalogueEntry, load_catalogue
 from captioner.model_manager.download import DownloadCancelledError, DownloadProgress
+from captioner.model_manager.speed_check import (
+    AS_INSTALLED,
+    CheckCancelledError,
+    SpeedResult,
+    best,
+    check_schemes,
+    keep,
+    work_dir,
+)
 from captioner.model_manager.store import InstalledModel, install, installed_models, megabytes, remove_model
 from captioner.nemo_import.importer import ImportCancelledError, ImportProgress
 
@@ -72,11 +84,37 @@ class _InstallWorker(QObject):
             self.succeeded.emit(str(folder))
 
 
+class _SpeedWorker(QObject):
+    """Measures one installed model and its quantised copies in a thread of its own (seconds to minutes)."""
+
+    measured = Signal(object)  # SpeedResult
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, folder: Path, lookahead_ms: int, workdir: Path, stop: threading.Event) -> None:
+        super().__init__()
+        self._folder, self._lookahead, self._workdir, self._stop = folder, lookahead_ms, workdir, stop
+
+    def run(self) -> None:
+        try:
+            for result in check_schemes(self._folder, self._lookahead, self._workdir, cancelled=self._stop.is_set):
+                self.measured.emit(result)
+        except CheckCancelledError:
+            pass
+        except CaptionerError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a bug: say so on the page rather than losing the thread
+            self.failed.emit(f"The speed check failed unexpectedly ({type(exc).__name__}: {exc}).")
+        finally:
+            self.finished.emit()
+
+
 class ModelsPage(QWidget):
     """``useRequested(folder)`` asks the dialog to make a model folder the active one."""
 
     useRequested = Signal(str)
     installFinished = Signal(str)
+    speedCheckFinished = Signal()
     """Emitted with "" on failure or cancel, with the folder on success (for tests and the dialog)."""
 
     def __init__(self, active_path: str, root: Path | None = None, catalogue: Catalogue | None = None,
@@ -89,6 +127,10 @@ class ModelsPage(QWidget):
         self._stop = threading.Event()
         self._installed_folder: str | None = None
         self._result = ""
+        self._speed_thread: QThread | None = None
+        self._speed_stop = threading.Event()
+        self._speed_results: list[SpeedResult] = []
+        self._speed_model: InstalledModel | None = None
 
         layout = QVBoxLayout(self)
         installed_box = QGroupBox("Installed models", self)
@@ -104,10 +146,24 @@ class ModelsPage(QWidget):
         self.use_button.clicked.connect(self._use_selected)
         self.remove_button = QPushButton("Remove", installed_box)
         self.remove_button.clicked.connect(self._remove_selected)
+        self.speed_button = QPushButton("Check speed on this computer", installed_box)
+        self.speed_button.setToolTip("Streams a few seconds of test audio through the selected model, and through "
+                                     "smaller quantised copies of it, to see which keep up with live speech here")
+        self.speed_button.clicked.connect(self.check_speed)
         row.addWidget(self.use_button)
         row.addWidget(self.remove_button)
+        row.addWidget(self.speed_button)
         row.addStretch(1)
         box.addLayout(row)
+        self.speed_report = QLabel(installed_box)
+        self.speed_report.setWordWrap(True)
+        self.speed_report.setAccessibleName("Speed check results")
+        self.speed_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.speed_report)
+        self.keep_button = QPushButton(installed_box)
+        self.keep_button.clicked.connect(self._keep_recommended)
+        box.addWidget(self.keep_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.keep_button.hide()
         layout.addWidget(installed_box, 1)
 
         download_box = QGroupBox("Download a model", self)
@@ -178,7 +234,8 @@ class ModelsPage(QWidget):
 
     def _update_buttons(self) -> None:
         model = self.selected()
-        busy = self._thread is not None
+        busy = self._thread is not None or self._speed_thread is not None
+        self.speed_button.setEnabled(model is not None and model.problem is None and not busy)
         self.use_button.setEnabled(model is not None and model.problem is None)
         self.remove_button.setEnabled(model is not None and not model.bundled and not busy)
         self.download_button.setEnabled(self.choice.count() > 0 and self.accept_licence.isChecked() and not busy)
@@ -288,8 +345,89 @@ class ModelsPage(QWidget):
         self.installFinished.emit(self._result)
 
     def cancel_and_wait(self, timeout_ms: int = 60_000) -> None:
-        """Stop a running download (it resumes next time) and wait for its thread: for closing the dialog."""
-        thread = self._thread
-        if thread is not None:
-            self._stop.set()
-            thread.wait(timeout_ms)
+        """Stop a running download (it resumes next time) or speed check and wait for its thread: for closing
+        the dialog. Trial copies nobody kept are deleted."""
+        for thread, stop in ((self._thread, self._stop), (self._speed_thread, self._speed_stop)):
+            if thread is not None:
+                stop.set()
+                thread.wait(timeout_ms)
+        self._discard_trials()
+
+    # -- speed check -------------------------------------------------------------------------------
+    def check_speed(self) -> None:
+        """Measure the selected model at the app's live lookahead, and its quantised copies, in a thread."""
+        model = self.selected()
+        if model is None or model.problem is not None or self._speed_thread is not None or self._thread is not None:
+            return
+        self._discard_trials()
+        self._speed_model = model
+        self._speed_results = []
+        lookahead = live_default_lookahead(model.lookaheads_ms)
+        self._speed_stop = threading.Event()
+        thread = QThread(self)
+        worker = _SpeedWorker(model.path, lookahead, work_dir(self._root), self._speed_stop)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.measured.connect(self._on_measured)  # bound methods: queued to the GUI thread
+        worker.failed.connect(self._on_speed_failed)
+        worker.finished.connect(thread.quit)
+        thread.finished.connect(worker.deleteLater)
+        thread.finished.connect(self._speed_done)
+        self._speed_thread, self._speed_worker = thread, worker
+        self.keep_button.hide()
+        self.speed_report.setText(f"Checking {model.name} at {lookahead} ms lookahead…")
+        self._update_buttons()
+        thread.start()
+
+    def _on_measured(self, result: SpeedResult) -> None:
+        self._speed_results.append(result)
+        self._show_speed(final=False)
+
+    def _on_speed_failed(self, message: str) -> None:
+        self.speed_report.setText(self.speed_report.text() + f"<br>The check stopped: {html.escape(message)}")
+
+    def _speed_done(self) -> None:
+        self._speed_thread = None
+        self._show_speed(final=True)
+        self._update_buttons()
+        self.speedCheckFinished.emit()
+
+    def _show_speed(self, final: bool) -> None:
+        lines = [html.escape(f"{r.describe()}, {megabytes(r.size_bytes)}") for r in self._speed_results]
+        recommended = best(self._speed_results) if final else None
+        if final and self._speed_results:
+            if recommended is None:
+                lines.append("<b>None of them keeps up with live speech on this computer.</b> Choose a smaller "
+                             "model, or a longer lookahead in Settings → Model.")
+            elif recommended.scheme == AS_INSTALLED:
+                lines.append("<b>The model as installed keeps up here: nothing to change.</b>")
+            else:
+                lines.append(f"<b>Recommended here: the {recommended.scheme} copy</b> (weights quantised: a little "
+                             "less accurate, much faster).")
+        self.speed_report.setText("<br>".join(lines))
+        offer = recommended is not None and recommended.scheme != AS_INSTALLED
+        self.keep_button.setText(f"Keep the {recommended.scheme} copy and use it" if offer and recommended
+                                 else "")
+        self.keep_button.setVisible(offer)
+
+    def _keep_recommended(self) -> None:
+        recommended = best(self._speed_results)
+        model = self._speed_model
+        if recommended is None or model is None or recommended.scheme == AS_INSTALLED:
+            return
+        try:
+            folder = keep(recommended, model.path.name, self._root)
+        except OSError as exc:
+            self.speed_report.setText(f"Could not keep the copy: {exc.strerror or exc}")
+            return
+        self._speed_results = [r for r in self._speed_results if r is not recommended]
+        self._discard_trials()
+        self.keep_button.hide()
+        self.refresh()
+        self.useRequested.emit(str(folder))
+
+    def _discard_trials(self) -> None:
+        for result in self._speed_results:
+            if result.scheme != AS_INSTALLED:
+                shutil.rmtree(result.folder, ignore_errors=True)
+        self._speed_results = []

@@ -88,3 +88,50 @@ def test_progress_text() -> None:
     assert progress_text(DownloadProgress(123_000_000, 460_000_000, 4_200_000)) == \
         "123 of 460 MB · 4.2 MB/s · 1 min 20 s left"
     assert progress_text(DownloadProgress(5_000_000, None, 1_000_000)) == "5 MB · 1.0 MB/s"
+
+
+def test_speed_check_reports_each_copy_and_keeps_the_recommended_one(  # type: ignore[no-untyped-def]
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from captioner.app import models_page
+    from captioner.app.models_page import ModelsPage
+    from captioner.nemo_import.importer import import_nemo
+
+    root = tmp_path / "data" / "models"
+    import_nemo(FIXTURES / "seed" / "tiny-a" / "tiny-a.nemo", root / "tiny-a", lookaheads_ms=[480])
+    monkeypatch.setattr(models_page, "check_schemes", _quick(models_page.check_schemes))
+    page = ModelsPage("", root=root)
+    qtbot.addWidget(page)
+    used: list[str] = []
+    page.useRequested.connect(used.append)
+    page.installed.setCurrentItem(next(page.installed.topLevelItem(i) for i in range(page.installed.topLevelItemCount())
+                                       if page.installed.topLevelItem(i).text(0).startswith("tiny-a")))
+    with qtbot.waitSignal(page.speedCheckFinished, timeout=120_000):
+        page.speed_button.click()
+        assert not page.speed_button.isEnabled(), "one check at a time"
+    report = page.speed_report.text()
+    assert "as installed:" in report and "int8-block:" in report and "int4-block:" in report
+    assert "keeps up" in report and "480 ms" in report
+    trials = sorted((root.parent / "speed-check").iterdir())
+    assert len(trials) == 2
+
+    # On a slower computer the model as installed would not keep up: the page offers the int8 copy.
+    page._speed_results = [_slowed(r) if r.scheme == "as installed" else r for r in page._speed_results]
+    page._show_speed(final=True)
+    assert not page.keep_button.isHidden() and "int8-block" in page.keep_button.text()
+    page.keep_button.click()
+    assert used == [str(root / "tiny-a-int8-block")]
+    assert (root / "tiny-a-int8-block" / "captioner-model.json").is_file()
+    assert not any((root.parent / "speed-check").iterdir()), "the other trial copy is gone"
+    assert any(page.installed.topLevelItem(i).text(0).startswith("tiny-a-int8-block")
+               for i in range(page.installed.topLevelItemCount()))
+
+
+def _quick(check):  # type: ignore[no-untyped-def]
+    """The speed check on one second of audio: enough to exercise it, quick on a loaded machine."""
+    return lambda *args, **kwargs: check(*args, **{**kwargs, "seconds": 1.0})
+
+
+def _slowed(result):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    return dataclasses.replace(result, rtf=1.5, step_p95=2.0)
