@@ -116,6 +116,9 @@ def setup_logging(debug: bool = False, *, file_name: str = APP_LOG, log_dir: Pat
         for target in (logger, warnings_logger):
             target.addHandler(handler)
             installed.handlers.append((target, handler))
+    # captureWarnings(True) does nothing while it believes it is on already; a setup that was never torn down (or
+    # a host that swapped warnings.showwarning since) would leave warnings out of the file: switch it off first.
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
     sys.excepthook = _excepthook
     threading.excepthook = _threading_excepthook

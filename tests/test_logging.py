@@ -236,3 +236,19 @@ def test_the_app_logs_a_session_without_caption_text_unless_asked(tmp_path: Path
     [session] = (tmp_path / "data" / "Captioner" / "Captioner" / "sessions").glob("*.txt")
     log = (tmp_path / "logs" / APP_LOG).read_text(encoding="utf-8")
     assert _said(session.read_text(encoding="utf-8")) <= _said(log), "with --debug every caption is logged"
+
+
+def test_warnings_reach_the_file_after_a_setup_that_was_never_torn_down(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen in a full run: an earlier in-process setup left warning capture "on" while the host (pytest) had put
+    ``warnings.showwarning`` back, so ``captureWarnings(True)`` did nothing and warnings missed the file."""
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    logging.captureWarnings(True)
+    warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+    path = setup_logging(log_dir=tmp_path, stderr=io.StringIO())
+    assert path is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("a stale hook", UserWarning, stacklevel=1)
+    teardown_logging()
+    assert "UserWarning: a stale hook" in path.read_text(encoding="utf-8")
