@@ -112,6 +112,7 @@ def setup_logging(debug: bool = False, *, file_name: str = APP_LOG, log_dir: Pat
         handlers.append(file_handler)
 
     warnings_logger = logging.getLogger("py.warnings")
+    warnings_logger.setLevel(logging.WARNING)  # its own level: whatever the root logger's, warnings reach the file
     for handler in handlers:
         for target in (logger, warnings_logger):
             target.addHandler(handler)
@@ -141,6 +142,7 @@ def teardown_logging() -> None:
         target.removeHandler(handler)
         handler.close()
     logging.getLogger(LOGGER_NAME).setLevel(installed.level)
+    logging.getLogger("py.warnings").setLevel(logging.NOTSET)
     logging.captureWarnings(False)
     if sys.excepthook is _excepthook:
         sys.excepthook = installed.excepthook

@@ -252,3 +252,29 @@ def test_warnings_reach_the_file_after_a_setup_that_was_never_torn_down(tmp_path
         warnings.warn("a stale hook", UserWarning, stacklevel=1)
     teardown_logging()
     assert "UserWarning: a stale hook" in path.read_text(encoding="utf-8")
+
+
+def test_warnings_reach_the_file_whatever_the_root_loggers_level(tmp_path: Path) -> None:
+    """Seen in a full run: a library that raised the root logger to ERROR silenced captured warnings."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        path = setup_logging(log_dir=tmp_path, stderr=io.StringIO())
+        assert path is not None
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("under a quiet root", UserWarning, stacklevel=1)
+        teardown_logging()
+    finally:
+        root.setLevel(level)
+    assert "UserWarning: under a quiet root" in path.read_text(encoding="utf-8")
+
+
+def test_quantising_leaves_the_root_loggers_level_alone(tmp_path: Path) -> None:
+    from captioner.export.quantize import quantize_folder
+    from tests.conftest import FIXTURES
+
+    before = logging.getLogger().level
+    quantize_folder(FIXTURES / "models" / "tiny-a", tmp_path / "int8")
+    assert logging.getLogger().level == before

@@ -11,8 +11,10 @@ whose output says so in its manifest; measure WER on your own audio before relyi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,15 +73,15 @@ def quantize_folder(source: Path, target: Path, scheme: str = SCHEME, block_size
             quantize_model(model, BLOCK_SCHEMES[scheme], block_size, accuracy_level)
             onnx.save(model, str(target / item.name))
         elif item.name in encoders:
-            _quiet_root_logger()
             graph = item
             if half:  # ONNX Runtime's quantiser reads a file: give it the float32 graph
                 model = onnx.load(str(item))
                 restore_float32(model)
                 graph = target / (item.name + ".float32.partial")
                 onnx.save(model, str(graph))
-            quantize_dynamic(str(graph), str(target / item.name), op_types_to_quantize=["MatMul"],
-                             weight_type=QuantType.QInt8, per_channel=False)
+            with _root_logger_quiet():
+                quantize_dynamic(str(graph), str(target / item.name), op_types_to_quantize=["MatMul"],
+                                 weight_type=QuantType.QInt8, per_channel=False)
             if graph != item:
                 graph.unlink()
         else:
@@ -98,7 +100,15 @@ def quantize_folder(source: Path, target: Path, scheme: str = SCHEME, block_size
     return quantized
 
 
-def _quiet_root_logger() -> None:
-    """onnxruntime.quantization logs a generic pre-processing hint on the root logger for every graph."""
-    if logging.getLogger().level < logging.ERROR:
-        logging.getLogger().setLevel(logging.ERROR)
+@contextlib.contextmanager
+def _root_logger_quiet() -> Iterator[None]:
+    """onnxruntime.quantization logs a generic pre-processing hint on the root logger for every graph: hide it
+    while it quantises, and give the root logger its level back afterwards (other loggers, warnings captured for
+    the log file among them, inherit that level)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(level)

@@ -15,7 +15,6 @@ from onnx import TensorProto, numpy_helper
 from captioner.asr.manifest import write_manifest
 from captioner.asr.model_folder import load_model_folder
 from captioner.asr.model_report import inspect_model_folder
-from captioner.errors import CaptionerError
 from captioner.export.compact import WEIGHTS_FILE, share_weights, store_half_exact
 from captioner.export.nemo_export import HALF_WEIGHTS_SCHEME
 from captioner.export.quantize import quantize_folder
@@ -96,9 +95,11 @@ def test_half_weights_share_one_pool_and_the_folder_still_loads(tmp_path: Path) 
     assert report.usable, report.message
     assert "Weights: float16 (rounded at export, computed in float32)" in report.to_text()
     assert_same_tokens(rounded, target, clip("speech_8s"), (80,))
-    # int8 quantization finds no float MatMul weights behind the Casts: refused rather than a no-op copy
-    with pytest.raises(CaptionerError, match="already quantized"):
-        quantize_folder(target, tmp_path / "int8")
+    # int8 quantization widens the weights behind the Casts back to float32 first, so it quantises them
+    quantized = quantize_folder(target, tmp_path / "int8")
+    encoder = onnx.load(str(tmp_path / "int8" / "encoder-la80.onnx"))
+    assert quantized.quantization == "int8-matmul"
+    assert {"MatMulInteger", "DynamicQuantizeMatMul"} & {node.op_type for node in encoder.graph.node}
 
 
 def test_weights_float16_cannot_hold_stay_float32_so_nothing_changes(tmp_path: Path) -> None:
