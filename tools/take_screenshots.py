@@ -195,6 +195,44 @@ def two_sources(c: Any, meeting: QWidget, settle: Callable[[int], None]) -> None
     composite(meeting, c.overlay).save(str(OUT / "overlay-two-sources.png"))
 
 
+def themes(c: Any, app: QApplication, settle: Callable[[int], None]) -> None:
+    """The main window in the dark and the high-contrast theme (the transcript keeps the colours it was drawn
+    with, so it is drawn again in each)."""
+    from captioner.app.settings import AppTheme
+    from captioner.app.theme import apply_theme
+    from captioner.asr.segmenter import Segment
+
+    for theme, name in ((AppTheme.DARK, "main-window-dark.png"), (AppTheme.HIGH_CONTRAST,
+                                                                   "main-window-high-contrast.png")):
+        apply_theme(app, theme)
+        c.window.transcript.clear()
+        for start, end, text in SAMPLE:
+            c._on_segment(Segment(text, start, end))
+        settle(400)
+        c.window.grab().save(str(OUT / name))
+    apply_theme(app, AppTheme.LIGHT)
+    c.window.transcript.clear()
+    for start, end, text in SAMPLE:
+        c._on_segment(Segment(text, start, end))
+
+
+def docked_strip(c: Any, meeting: QWidget, settle: Callable[[int], None]) -> None:
+    """The overlay docked as a strip along the bottom of the meeting window's screen area."""
+    import dataclasses
+
+    from PySide6.QtCore import QRect
+
+    screen = meeting.screen().availableGeometry()
+    meeting.setGeometry(QRect(screen.x(), screen.y(), screen.width(), screen.height()))
+    style = c.settings.overlay
+    c.overlay.apply_style(dataclasses.replace(style, docked=True, lines=2, background_opacity=0.9))
+    settle(400)
+    composite(meeting, c.overlay).save(str(OUT / "overlay-docked.png"))
+    c.overlay.apply_style(style)
+    meeting.setGeometry(60, 60, 1280, 720)
+    settle(200)
+
+
 def main() -> int:
     model = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "fixtures" / "models" / "tiny-a"
     tmp = Path(tempfile.mkdtemp(prefix="captioner-shots-"))
@@ -259,6 +297,7 @@ def main() -> int:
     c.window.set_autosave_path(str(Path.home() / ".local/share/Captioner/sessions/2025-05-12_09-30-04.txt"))
     settle()
     c.window.grab().save(str(OUT / "main-window.png"))
+    themes(c, app, settle)
 
     meeting = MeetingMock()
     meeting.setWindowTitle("Weekly product sync")
@@ -279,6 +318,7 @@ def main() -> int:
     c.set_click_through(False)
     overlay_menu_and_idle(c, meeting, settle)
     two_sources(c, meeting, settle)
+    docked_strip(c, meeting, settle)
 
     dialog = c.open_settings()
     dialog.move(QPoint(100, 80))

@@ -26,8 +26,9 @@ from captioner.app.global_hotkey import GlobalHotkey, system_wide_shortcut
 from captioner.app.main_window import GLOBAL_KEYS, KEYS, MainWindow
 from captioner.app.overlay import FONT_RANGE, CaptionOverlay, click_through_hint
 from captioner.app.platform_notes import overlay_limitations
-from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle, save_settings
+from captioner.app.settings import AppSettings, AppTheme, EchoHandling, OverlayStyle, save_settings
 from captioner.app.settings_dialog import SettingsDialog
+from captioner.app.theme import apply_theme
 from captioner.app.tray import Tray
 from captioner.app.worker import InferenceWorker, Stats
 from captioner.asr.segmenter import Segment
@@ -102,6 +103,7 @@ class CaptionerController(QObject):
         self._connect()
         self._show_sources()
         self.worker.start()
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._colour_scheme_changed)
         self._apply_caption_page()
         self.reload_model()
         if not input_file:
@@ -533,6 +535,17 @@ class CaptionerController(QObject):
     def apply_overlay_style(self, style: OverlayStyle) -> None:
         self.overlay.apply_style(style)
 
+    # -- theme ---------------------------------------------------------------------------------------
+    def _apply_theme(self) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.settings.app_theme)
+
+    def _colour_scheme_changed(self) -> None:
+        """The desktop went light or dark: follow it when the theme is the desktop's."""
+        if self.settings.app_theme is AppTheme.SYSTEM:
+            self._apply_theme()
+
     # -- caption page ------------------------------------------------------------------------------
     def _apply_caption_page(self) -> None:
         """Start, restyle or stop the local caption page as Settings say (a first start makes its token)."""
@@ -568,6 +581,8 @@ class CaptionerController(QObject):
         self._save()
         self._apply_caption_page()
         self.text_rules = self._text_rules()
+        if new.app_theme != old.app_theme:
+            self._apply_theme()
         if model_changed:
             self.reload_model()
         if source_changed and self.input_file is None:

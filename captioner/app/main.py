@@ -36,7 +36,6 @@ def _qapp() -> QApplication:
     app.setDesktopFileName("captioner")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
-    apply_theme(app)
     return app
 
 
@@ -56,8 +55,9 @@ def _settings(args: argparse.Namespace) -> tuple[AppSettings, QSettings]:
 def create_app(argv: list[str]) -> CaptionerController:
     """Parse ``argv`` and build the app (window shown, worker running) without running the event loop."""
     args = build_parser().parse_args(argv)
-    _qapp()
+    app = _qapp()
     settings, qs = _settings(args)
+    apply_theme(app, settings.app_theme)
     input_file = Path(args.input_file).expanduser() if args.input_file else None
     controller = CaptionerController(settings, qs, input_file=input_file, speed=args.speed,
                                      quit_when_done=args.quit_when_done)

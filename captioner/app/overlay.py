@@ -296,14 +296,15 @@ class CaptionOverlay(QWidget):
         return self._undocked is not None
 
     def _dock(self) -> None:
-        """A full-width strip along the bottom of the screen it is on, like a broadcast caption bar. Its own
+        """A full-width strip along the bottom (or top) of the screen it is on, like a broadcast caption bar. Its own
         place is kept (and not saved over) for when it undocks; it cannot be dragged while docked."""
         if self._undocked is None:
             self._undocked = self.geometry()
         screen = self.screen() or QGuiApplication.primaryScreen()
         area = screen.availableGeometry() if screen else QRect(0, 0, 1280, 720)
         h = self.height_for_lines()
-        self.setGeometry(area.x(), area.y() + area.height() - h, area.width(), h)
+        top = area.y() if self._style.dock_top else area.y() + area.height() - h
+        self.setGeometry(area.x(), top, area.width(), h)
 
     def _undock(self) -> None:
         if self._undocked is not None:

@@ -27,6 +27,16 @@ class EchoHandling(enum.Enum):
     KEEP_BOTH = "keep-both"
 
 
+class AppTheme(enum.StrEnum):
+    """How the windows look (the overlay has its own style)."""
+
+    SYSTEM = "system"
+    """Light or dark as the desktop's colour scheme says."""
+    LIGHT = "light"
+    DARK = "dark"
+    HIGH_CONTRAST = "high-contrast"
+
+
 class IdleMode(enum.StrEnum):
     """What the overlay shows while no words are on it."""
 
@@ -47,7 +57,7 @@ class OverlayStyle:
     font_size: int = 26
     bold: bool = True
     text_color: str = "#ffffff"
-    tentative_color: str = "#9fb4c8"
+    tentative_color: str = "#c2cfdc"  # 4.6:1 over the box whatever is behind it, outline or not
     tentative_italic: bool = True
     background_color: str = "#101418"
     background_opacity: float = 0.72
@@ -55,6 +65,7 @@ class OverlayStyle:
     outline_color: str = "#000000"
     outline_width: float = 2.5
     docked: bool = False
+    dock_top: bool = False  # docked along the top of the screen rather than the bottom
     """A full-width strip along the bottom of the screen instead of a box where the user put it."""
 
 
@@ -73,6 +84,7 @@ class AppSettings:
     overlay: OverlayStyle = field(default_factory=OverlayStyle)
     overlay_visible: bool = True
     overlay_idle_mode: IdleMode = IdleMode.STATUS
+    app_theme: AppTheme = AppTheme.SYSTEM
     overlay_geometry: tuple[int, int, int, int] | None = None  # x, y, w, h
     window_geometry: bytes = b""
     autosave: bool = True
@@ -102,7 +114,7 @@ def _read(qs: QSettings, key: str, default: Any) -> Any:
         return default
 
 
-Choice = TypeVar("Choice", Decoder, Provider, IdleMode)
+Choice = TypeVar("Choice", Decoder, Provider, IdleMode, AppTheme)
 
 
 def _read_choice(qs: QSettings, key: str, default: Choice) -> Choice:
@@ -140,6 +152,7 @@ def load_settings(qs: QSettings) -> AppSettings:
     s.demo_notice_dismissed = _read(qs, "ui/demo_notice_dismissed", s.demo_notice_dismissed)
     s.overlay_visible = _read(qs, "overlay/visible", s.overlay_visible)
     s.overlay_idle_mode = _read_choice(qs, "overlay/idle_mode", s.overlay_idle_mode)
+    s.app_theme = _read_choice(qs, "ui/theme", s.app_theme)
     geom = _read(qs, "overlay/geometry", "")
     parts = [p for p in geom.split(",") if p.strip()]
     if len(parts) == 4:
@@ -182,6 +195,7 @@ def save_settings(s: AppSettings, qs: QSettings) -> None:
     qs.setValue("ui/demo_notice_dismissed", s.demo_notice_dismissed)
     qs.setValue("overlay/visible", s.overlay_visible)
     qs.setValue("overlay/idle_mode", str(s.overlay_idle_mode))
+    qs.setValue("ui/theme", str(s.app_theme))
     qs.setValue("overlay/geometry", ",".join(map(str, s.overlay_geometry)) if s.overlay_geometry else "")
     qs.setValue("window/geometry", QByteArray(s.window_geometry))
     for f in fields(OverlayStyle):

@@ -57,7 +57,7 @@ class SettingsDialog(QDialog):
         self.model_page = ModelPage(settings, model, self)
         self.models_page = ModelsPage(settings.model_dir or (model.path if model else ""), parent=self)
         self.audio_page = AudioPage(settings, sources, self)
-        self.overlay_page = OverlayPage(settings.overlay, self)
+        self.overlay_page = OverlayPage(settings.overlay, self, settings.app_theme)
         self.words_page = WordsSettingsPage(settings, self)
         self.caption_page = CaptionPageSettings(settings, self)
         self._pages: tuple[SettingsPage, ...] = (self.model_page, self.audio_page, self.overlay_page,

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from captioner.app import theme
 from captioner.app.qt_util import tool_button
 from captioner.asr.segmenter import Segment
 from captioner.formats import clock, to_timed_text
 
 MAX_HIGHLIGHTS = 5000
-SOURCE_COLOURS = ("#1d4ed8", "#047857", "#7c3aed", "#be123c")
 
 
 class TranscriptView(QWidget):
@@ -103,7 +103,7 @@ class TranscriptView(QWidget):
         self._segments.append(segment)
         bar = self.text.verticalScrollBar()
         follow = bar.value() >= bar.maximum() - 4
-        stamp = f'<span style="color:#8a94a6">[{clock(segment.start_s)}]</span>&nbsp;&nbsp;'
+        stamp = f'<span style="color:{theme.current().timestamp}">[{clock(segment.start_s)}]</span>&nbsp;&nbsp;'
         body = html.escape(segment.text)
         if segment.source and not segment.gap:
             body = f'<b style="color:{self._colour(segment.source)}">{html.escape(segment.source)}:</b> {body}'
@@ -118,7 +118,8 @@ class TranscriptView(QWidget):
 
     def _colour(self, source: str) -> str:
         """A steady colour per source, in order of appearance, so a reader can follow who said what."""
-        return self._source_colours.setdefault(source, SOURCE_COLOURS[len(self._source_colours) % len(SOURCE_COLOURS)])
+        colours = theme.current().sources
+        return self._source_colours.setdefault(source, colours[len(self._source_colours) % len(colours)])
 
     def set_tentative(self, text: str) -> None:
         self.tentative.setText(text)

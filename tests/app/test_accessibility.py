@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def test_main_window_and_settings_controls_are_named(qtbot: QtBot, controller_fa
     qtbot.waitUntil(lambda: c.model_info is not None, timeout=30_000)
     assert unnamed_controls(c.window) == []
     dialog = c.open_settings()
-    dialog.overlay_page.outline.setChecked(False)  # the contrast warning and its Fix button show too
+    page = dialog.overlay_page  # a hard-to-read colour: the contrast warning and its Fix button show too
+    page.set_overlay_style(dataclasses.replace(page.overlay_style(), tentative_color="#9fb4c8", outline=False))
     assert dialog.overlay_page.contrast_warning.isVisibleTo(dialog.overlay_page)
     for index in range(dialog.tabs.count()):
         dialog.tabs.setCurrentIndex(index)

@@ -53,3 +53,13 @@ def test_the_app_keeps_the_users_place_while_docked(controller_factory, settings
     assert stored.overlay_geometry == place
     c.apply_overlay_style(dataclasses.replace(c.settings.overlay, docked=False))
     assert (c.overlay.x(), c.overlay.y(), c.overlay.width()) == place[:3]
+
+
+def test_docking_at_the_top(qtbot: QtBot) -> None:
+    ov = CaptionOverlay(OverlayStyle(lines=2), "Ctrl+Shift+L")
+    qtbot.addWidget(ov)
+    ov.apply_style(OverlayStyle(lines=2, docked=True, dock_top=True))
+    area = ov.screen().availableGeometry()
+    assert ov.geometry().top() == area.top() and ov.width() == area.width()
+    ov.apply_style(OverlayStyle(lines=2, docked=True))
+    assert ov.geometry().bottom() == area.bottom()

@@ -14,11 +14,11 @@ from pytestqt.qtbot import QtBot
 
 from captioner.app.settings import AppSettings, EchoHandling, OverlayStyle
 from captioner.app.settings_dialog import SettingsDialog
-from captioner.app.settings_pages.contrast import AA_NORMAL, worst_case_contrast
 from captioner.app.settings_pages.overlay_page import OverlayPage
 from captioner.app.settings_pages.overlay_preview import SAMPLE
 from captioner.app.settings_pages.widgets import FOCUS_COLOUR
 from captioner.audio.devices import SourceInfo
+from captioner.contrast import AA_NORMAL, worst_case_contrast
 from captioner.text_rules import Replacement, parse_rules
 
 SOURCES = [SourceInfo("default", "Default microphone", "default", None),
@@ -137,8 +137,11 @@ def test_the_preview_draws_the_sample_in_the_style(qtbot: QtBot, dialog: Setting
 def test_a_hard_to_read_colour_is_warned_about_and_fixed(qtbot: QtBot, dialog: SettingsDialog) -> None:
     page = dialog.overlay_page
     dialog.tabs.setCurrentWidget(page)
-    assert not page.contrast_warning.isVisibleTo(page)  # the default style passes (its outline carries the ...
-    assert "outline keeps it readable" in page.contrast_note.text()  # ... tentative colour, and says so)
+    assert not page.contrast_warning.isVisibleTo(page)  # the default style passes, outline or not
+    page.outline.setChecked(False)
+    assert not page.contrast_warning.isVisibleTo(page)
+    page.set_overlay_style(dataclasses.replace(page.overlay_style(), tentative_color="#9fb4c8", outline=True))
+    assert "outline keeps it readable" in page.contrast_note.text()  # a paler colour: its outline carries it
     page.outline.setChecked(False)
     assert page.contrast_warning.isVisibleTo(page)
     assert "tentative words reach only 3.4:1" in page.contrast_message.text()

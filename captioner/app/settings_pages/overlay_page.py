@@ -1,7 +1,7 @@
 """Settings → Overlay: presets, font, colours, box, outline and docking, with a preview and contrast warnings.
 
 Every change is sent out at once (``styleChanged``) so the real overlay previews it; the dialog puts the old
-style back on Cancel. The contrast check follows ``captioner.app.settings_pages.contrast``: each caption colour
+style back on Cancel. The contrast check follows ``captioner.contrast``: each caption colour
 against the box at its opacity over any backdrop, an outline counting when it is wide and contrasting enough.
 """
 
@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from captioner import contrast
 from captioner.app.platform_notes import overlay_limitations
-from captioner.app.settings import AppSettings, OverlayStyle
-from captioner.app.settings_pages import contrast
+from captioner.app.settings import AppSettings, AppTheme, OverlayStyle
 from captioner.app.settings_pages.overlay_preview import CaptionPreview
 from captioner.app.settings_pages.presets import PRESETS, apply_preset, matching_preset, preset
 from captioner.app.settings_pages.widgets import ColorButton, FittingFrame, FittingLabel, check, hint_label, spin
@@ -44,7 +44,8 @@ class OverlayPage(QWidget):
 
     styleChanged = Signal(OverlayStyle)
 
-    def __init__(self, style: OverlayStyle, parent: QWidget | None = None) -> None:
+    def __init__(self, style: OverlayStyle, parent: QWidget | None = None,
+                 app_theme: AppTheme = AppTheme.SYSTEM) -> None:
         super().__init__(parent)
         self._loading = True  # controls being set together: one change afterwards, not one per control
         form = QFormLayout(self)
@@ -141,9 +142,20 @@ class OverlayPage(QWidget):
         form.addRow("", self.contrast_warning)
 
         self.docked = check("Dock as a full-width strip along the bottom of the screen", style.docked, changed)
+        self.dock_top = check("… along the top instead", style.dock_top, changed)
+        self.docked.toggled.connect(self.dock_top.setEnabled)
+        self.dock_top.setEnabled(style.docked)
         form.addRow("Position", self.docked)
+        form.addRow("", self.dock_top)
         form.addRow("", hint_label("Changes preview here and on the overlay right away; Cancel puts them back.",
                                    self))
+        self.app_theme = QComboBox(self)
+        self.app_theme.setAccessibleName("Windows' theme")
+        for theme, label in ((AppTheme.SYSTEM, "As the desktop (light or dark)"), (AppTheme.LIGHT, "Light"),
+                             (AppTheme.DARK, "Dark"), (AppTheme.HIGH_CONTRAST, "High contrast")):
+            self.app_theme.addItem(label, theme.value)
+        self.app_theme.setCurrentIndex(max(0, self.app_theme.findData(app_theme.value)))
+        form.addRow("Windows' theme", self.app_theme)
         note = overlay_limitations(QSystemTrayIcon.isSystemTrayAvailable())
         if note:
             form.addRow("", hint_label(note, self, "color: #b45309;"))
@@ -158,6 +170,7 @@ class OverlayPage(QWidget):
             background_color=self.bg_color.color(), background_opacity=self.opacity.value() / 100,
             outline=self.outline.isChecked(), outline_color=self.outline_color.color(),
             outline_width=self.outline_width.value(), docked=self.docked.isChecked(),
+            dock_top=self.dock_top.isChecked(),
         )
 
     def set_overlay_style(self, style: OverlayStyle) -> None:
@@ -179,12 +192,14 @@ class OverlayPage(QWidget):
             self.outline_color.set_color(style.outline_color)
             self.outline_width.setValue(style.outline_width)
             self.docked.setChecked(style.docked)
+            self.dock_top.setChecked(style.dock_top)
         finally:
             self._loading = False
         self._changed()
 
     def apply(self, settings: AppSettings) -> None:
         settings.overlay = self.overlay_style()
+        settings.app_theme = AppTheme(str(self.app_theme.currentData()))
 
     def _opacity_changed(self, value: int) -> None:
         self.opacity_label.setText(f"{value} %")

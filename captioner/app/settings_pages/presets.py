@@ -1,9 +1,9 @@
 """Overlay presets: named looks the Overlay page offers, each a whole ``OverlayStyle`` but for the font.
 
 A preset sets colours, weight, box, outline, lines and docking; the font family and size stay the user's,
-because they depend on the fonts installed and on the reader's eyesight, not on the look. Every preset's
-colours pass ``contrast.AA_NORMAL`` over any backdrop (tested): the Default's tentative colour thanks to its
-outline (3.4:1 against its translucent box alone), the others against their box alone.
+because they depend on the fonts installed and on the reader's eyesight, not on the look (Large print, whose
+point is the size, sets that too). Every preset's colours pass ``contrast.AA_NORMAL`` over any backdrop
+against their box alone (tested).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class OverlayPreset:
     name: str
     description: str
     style: OverlayStyle
+    keeps: tuple[str, ...] = KEPT_FIELDS
 
 
 PRESETS: tuple[OverlayPreset, ...] = (
@@ -41,6 +42,17 @@ PRESETS: tuple[OverlayPreset, ...] = (
                   OverlayStyle(lines=2, text_color="#ffffff", tentative_color="#c8d3df", tentative_italic=True,
                                bold=True, background_color="#000000", background_opacity=0.9, outline=False,
                                docked=True)),
+    OverlayPreset("docked-top", "Docked strip at the top",
+                  "The same bar along the top of the screen, where a video call's own controls are not.",
+                  OverlayStyle(lines=2, text_color="#ffffff", tentative_color="#c8d3df", tentative_italic=True,
+                               bold=True, background_color="#000000", background_opacity=0.9, outline=False,
+                               docked=True, dock_top=True)),
+    OverlayPreset("large-print", "Large print",
+                  "Big bold white on a nearly opaque box, outlined: for reading from across the room.",
+                  OverlayStyle(lines=2, font_size=44, bold=True, text_color="#ffffff", tentative_color="#d7e0ea",
+                               tentative_italic=False, background_color="#000000", background_opacity=0.85,
+                               outline=True, outline_color="#000000", outline_width=3.0),
+                  keeps=("font_family",)),
 )
 
 
@@ -50,7 +62,7 @@ def preset(key: str) -> OverlayPreset:
 
 def apply_preset(current: OverlayStyle, chosen: OverlayPreset) -> OverlayStyle:
     """``chosen``'s look with ``current``'s font."""
-    return dataclasses.replace(chosen.style, **{name: getattr(current, name) for name in KEPT_FIELDS})
+    return dataclasses.replace(chosen.style, **{name: getattr(current, name) for name in chosen.keeps})
 
 
 def matching_preset(style: OverlayStyle) -> OverlayPreset | None:

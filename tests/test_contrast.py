@@ -1,4 +1,4 @@
-"""Caption colour contrast (captioner.app.settings_pages.contrast): WCAG luminance and ratios, the worst backdrop,
+"""Caption colour contrast (captioner.contrast): WCAG luminance and ratios, the worst backdrop,
 the outline rule, the Fix colour; and the overlay presets, which must pass it."""
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ import dataclasses
 
 import pytest
 
+from captioner import contrast
 from captioner.app.settings import OverlayStyle
-from captioner.app.settings_pages import contrast
-from captioner.app.settings_pages.contrast import (
+from captioner.app.settings_pages.presets import PRESETS, apply_preset, matching_preset, preset
+from captioner.contrast import (
     AA_NORMAL,
     check_colours,
     composite,
@@ -20,7 +21,6 @@ from captioner.app.settings_pages.contrast import (
     relative_luminance,
     worst_case_contrast,
 )
-from captioner.app.settings_pages.presets import PRESETS, apply_preset, matching_preset, preset
 
 
 def test_known_pairs() -> None:
@@ -59,11 +59,13 @@ def test_the_default_style_figures() -> None:
     text, tentative = check_colours({"Text": st.text_color, "Tentative": st.tentative_color}, st.background_color,
                                     st.background_opacity, st.outline, st.outline_color, st.outline_width)
     assert text.ratio == pytest.approx(7.41, abs=0.01) and text.readable
-    assert tentative.ratio == pytest.approx(3.47, abs=0.01)  # too low against the translucent box alone ...
-    assert tentative.outline_rescues and tentative.readable  # ... but the 2.5 px black outline carries it
+    assert tentative.ratio == pytest.approx(4.67, abs=0.01) and tentative.readable  # against the box alone
     no_outline = check_colours({"Tentative": st.tentative_color}, st.background_color, st.background_opacity,
                                False, st.outline_color, st.outline_width)
-    assert not no_outline[0].readable
+    assert no_outline[0].readable, "the default needs no outline to be read"
+    old_default = check_colours({"Tentative": "#9fb4c8"}, st.background_color, st.background_opacity,
+                                st.outline, st.outline_color, st.outline_width)[0]
+    assert old_default.ratio == pytest.approx(3.47, abs=0.01) and old_default.outline_rescues
 
 
 def test_an_outline_counts_only_when_wide_and_contrasting_enough() -> None:
@@ -75,7 +77,7 @@ def test_an_outline_counts_only_when_wide_and_contrasting_enough() -> None:
 
 @pytest.mark.parametrize(("text", "background", "opacity"), [
     ("#777777", "#ffffff", 1.0),  # just short of AA on white
-    ("#9fb4c8", "#101418", 0.72),  # the default tentative colour without its outline
+    ("#9fb4c8", "#101418", 0.72),  # the old default tentative colour, without its outline
     ("#ffff00", "#ffffff", 0.9),  # yellow on a light box
     ("#ffffff", "#ffffff", 0.2),  # white on an almost clear white box: only a thicker box can help
     ("#808080", "#808080", 0.0),
@@ -104,7 +106,8 @@ def test_presets_are_readable_and_recognised() -> None:
             assert check.readable, (p.key, check)
         mine = dataclasses.replace(OverlayStyle(), font_family="DejaVu Serif", font_size=40)
         chosen = apply_preset(mine, p)
-        assert (chosen.font_family, chosen.font_size) == ("DejaVu Serif", 40)  # the font stays the user's
+        assert chosen.font_family == "DejaVu Serif"  # the font stays the user's ...
+        assert chosen.font_size == (p.style.font_size if p.key == "large-print" else 40)  # ... and its size
         assert matching_preset(chosen) is p
     high = preset("high-contrast").style
     assert high.background_opacity == 1.0 and high.bold and high.outline
@@ -114,3 +117,11 @@ def test_presets_are_readable_and_recognised() -> None:
     docked = preset("docked").style
     assert docked.docked and docked.lines <= 2
     assert matching_preset(dataclasses.replace(OverlayStyle(), text_color="#fefefe")) is None
+
+
+def test_large_print_sets_the_size_and_the_other_presets_keep_the_users() -> None:
+    mine = OverlayStyle(font_family="DejaVu Serif", font_size=30)
+    large = apply_preset(mine, preset("large-print"))
+    assert large.font_size == 44 and large.font_family == "DejaVu Serif"
+    top = apply_preset(mine, preset("docked-top"))
+    assert top.docked and top.dock_top and top.font_size == 30
