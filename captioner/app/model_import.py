@@ -80,9 +80,14 @@ class NemoImportJob(QObject):
             ending.connect(thread.quit)
         worker.cancelled.connect(self.cancelled)
         worker.cancelled.connect(thread.quit)
-        thread.finished.connect(worker.deleteLater)
+        # The worker is dropped (and deleted by Python) once its thread has finished; a deleteLater as well would
+        # delete it twice.
+        thread.finished.connect(self._drop_worker)
         self._thread, self._worker = thread, worker
         thread.start()
+
+    def _drop_worker(self) -> None:
+        self._worker = None
 
     def cancel(self) -> None:
         self._stop.set()

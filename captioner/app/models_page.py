@@ -128,6 +128,8 @@ class ModelsPage(QWidget):
         self._installed_folder: str | None = None
         self._result = ""
         self._speed_thread: QThread | None = None
+        self._speed_worker: _SpeedWorker | None = None
+        self._worker: _InstallWorker | None = None
         self._speed_stop = threading.Event()
         self._speed_results: list[SpeedResult] = []
         self._speed_model: InstalledModel | None = None
@@ -298,7 +300,9 @@ class ModelsPage(QWidget):
         worker.cancelled.connect(self._on_cancelled)
         for ending in (worker.succeeded, worker.failed, worker.cancelled):
             ending.connect(thread.quit)
-        thread.finished.connect(worker.deleteLater)
+        # No worker.deleteLater: Qt would delete it in its finished thread while this page's Python reference
+        # still owns it (a double delete, a segfault seen when the second download replaced the reference).
+        # The reference is dropped once the thread has finished, and Python deletes the worker then.
         thread.finished.connect(self._thread_done)
         self._thread = thread
         self._worker = worker
@@ -341,6 +345,7 @@ class ModelsPage(QWidget):
 
     def _thread_done(self) -> None:
         self._thread = None
+        self._worker = None
         self._update_buttons()
         self.installFinished.emit(self._result)
 
@@ -371,8 +376,7 @@ class ModelsPage(QWidget):
         worker.measured.connect(self._on_measured)  # bound methods: queued to the GUI thread
         worker.failed.connect(self._on_speed_failed)
         worker.finished.connect(thread.quit)
-        thread.finished.connect(worker.deleteLater)
-        thread.finished.connect(self._speed_done)
+        thread.finished.connect(self._speed_done)  # which drops the worker (see start_download)
         self._speed_thread, self._speed_worker = thread, worker
         self.keep_button.hide()
         self.speed_report.setText(f"Checking {model.name} at {lookahead} ms lookahead…")
@@ -388,6 +392,7 @@ class ModelsPage(QWidget):
 
     def _speed_done(self) -> None:
         self._speed_thread = None
+        self._speed_worker = None
         self._show_speed(final=True)
         self._update_buttons()
         self.speedCheckFinished.emit()
