@@ -105,13 +105,13 @@ def main() -> int:
     print("\n| model | format | lookahead (chunk) | thr | RTF | p50 / chunk | p95 / chunk | encoder weights | floor "
           f"| p50 / floor (goal <= {GOAL}) | p95 / chunk length |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        verdict = "met" if r["p50_over_floor"] <= GOAL else "unmet"
-        realtime = "keeps up" if r["p95_share_of_chunk"] < 1 else "falls behind"
-        print(f"| {r['model']} | {r['format']} | {r['lookahead_ms']} ms ({r['chunk_ms']:.0f} ms) | {r['threads']} "
-              f"| {r['rtf']:.3f} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | {r['weights_mb']:.0f} MB "
-              f"| {r['floor_ms']:.1f} ms | {r['p50_over_floor']:.2f} ({verdict}) "
-              f"| {100 * r['p95_share_of_chunk']:.0f} % ({realtime}) |")
+    for x in rows:
+        verdict = "met" if x["p50_over_floor"] <= GOAL else "unmet"
+        realtime = "keeps up" if x["p95_share_of_chunk"] < 1 else "falls behind"
+        print(f"| {x['model']} | {x['format']} | {x['lookahead_ms']} ms ({x['chunk_ms']:.0f} ms) | {x['threads']} "
+              f"| {x['rtf']:.3f} | {x['p50_ms']:.1f} ms | {x['p95_ms']:.1f} ms | {x['weights_mb']:.0f} MB "
+              f"| {x['floor_ms']:.1f} ms | {x['p50_over_floor']:.2f} ({verdict}) "
+              f"| {100 * x['p95_share_of_chunk']:.0f} % ({realtime}) |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"bandwidth_gb_s": [bandwidth / 1e9, bandwidth_end / 1e9], "rows": rows},
                                     indent=1) + "\n", encoding="utf-8")

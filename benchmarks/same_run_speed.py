@@ -92,8 +92,9 @@ class CaptionerRunner:
 
 class SherpaRunner:
     def __init__(self, pack: Path, int8: bool, threads: int) -> None:
-        import sherpa_onnx
+        import importlib
 
+        sherpa_onnx = importlib.import_module("sherpa_onnx")  # only in the venv that runs sherpa-onnx
         suffix = ".int8.onnx" if int8 else ".onnx"
         self.ids: dict[str, int] = {}
         for line in (pack / "tokens.txt").read_text(encoding="utf-8").splitlines():
@@ -433,9 +434,9 @@ def main() -> int:
     if args.worker:
         return worker(args.worker, json.loads(args.worker_config))
     if args.from_json:
-        rows = [row for path in args.from_json for row in json.loads(path.read_text())["rows"]]
-        print_table(rows)
-        print_goals(rows)
+        saved = [row for path in args.from_json for row in json.loads(path.read_text())["rows"]]
+        print_table(saved)
+        print_goals(saved)
         return 0
 
     import onnxruntime

@@ -84,10 +84,10 @@ def main() -> int:
     print(f"\n| model | lookahead (chunk) | threads | RTF (rounds) | CPU s / audio s | p95 / chunk | "
           f"speed-up over {args.threads[0]} thr |")
     print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['model']} | {r['lookahead_ms']} ms ({r['chunk_ms']:.0f} ms) | {r['threads']} | {r['rtf']:.3f} "
-              f"({' '.join(f'{x:.3f}' for x in r['rtf_rounds'])}) | {r['cpu_per_audio_s']:.3f} "
-              f"| {r['p95_ms']:.1f} ms ({100 * r['p95_ms'] / r['chunk_ms']:.0f} %) | {r['speedup']:.2f}x |")
+    for x in rows:
+        print(f"| {x['model']} | {x['lookahead_ms']} ms ({x['chunk_ms']:.0f} ms) | {x['threads']} | {x['rtf']:.3f} "
+              f"({' '.join(f'{v:.3f}' for v in x['rtf_rounds'])}) | {x['cpu_per_audio_s']:.3f} "
+              f"| {x['p95_ms']:.1f} ms ({100 * x['p95_ms'] / x['chunk_ms']:.0f} %) | {x['speedup']:.2f}x |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(f"\nJSON: {args.json}")
