@@ -14,6 +14,13 @@ cache masked, a causal depthwise convolution continued from its cache, the secon
 output norm. The attention cache keeps the last ``C`` attention inputs, the convolution cache the last
 ``K-1`` convolution inputs, and the valid cache length grows by the chunk up to ``C``.
 
+With ``projected_cache`` (``captioner import``'s default) the graph is built for streaming: the attention
+cache holds projected keys and values, only the new frames are projected (one matmul for query, key and
+value), the position projections come from a table computed at import, the relative shift is one gather,
+the depthwise convolution a weighted sum of gathered frames with its batch norm folded in, and the macaron
+half-step folded into the second feed-forward matmul. Same numbers, about a sixth less time per step on the
+full-size model (benchmarks/README.md, section 13).
+
 The subsampling assumes ``length`` equals the window width, which is how Captioner's recognizer (and
 NeMo's streaming loop) feeds every step; the attention masks use ``length`` as NeMo does.
 """
@@ -134,13 +141,21 @@ class EncoderGraph:
         return attention_mask, conv_keep
 
     def _position_rows(self, frames: str) -> tuple[str, str]:
-        """``(start, end)`` of the rows for ``N = C + T`` frames in a table of positions ``Nmax-1 … -(Nmax-1)``."""
+        """``(start, end)`` of the rows for ``N = C + T`` frames in a table of positions ``Nmax-1 … -(Nmax-1)``.
+
+        NeMo's layout takes all ``2N-1`` positions ``N-1 … -(N-1)``; the streaming graph only ``N-1 … -(T-1)``,
+        the ones its shift keeps (no query looks further ahead than the end of its chunk).
+        """
         b = self.b
-        centre = self.table.shape[1] // 2 + 1
         n = b.op("Add", [frames, b.i64([self.left])])
-        start = b.op("Sub", [b.i64([centre]), n])
-        end = b.op("Sub", [b.op("Add", [b.i64([centre]), n]), b.i64([1])])
+        start = b.op("Sub", [b.i64([self._centre]), n])
+        end = b.op("Sub", [b.op("Add", [b.i64([self._centre]), frames if self.projected else n]), b.i64([1])])
         return start, end
+
+    @property
+    def _centre(self) -> int:
+        """Row of relative position 0 in the position table, plus one."""
+        return int(self.table.shape[1]) // 2 + 1
 
     def _positions(self, rows: tuple[str, str], table: npt.NDArray[np.float32], hint: str) -> str:
         """``[1, 2N-1, D]``: the middle of ``table`` (the sine table, or its projection by a layer's linear_pos)."""
@@ -163,54 +178,104 @@ class EncoderGraph:
         a = self.arch
         hidden = self.b.swish(self._linear(self._norm(x, prefix.replace("feed_forward", "norm_feed_forward")),
                                            prefix + ".linear1", a.d_model, a.ff_dim))
-        out = self._linear(hidden, prefix + ".linear2", a.ff_dim, a.d_model)
-        return self.b.op("Add", [x, self.b.op("Mul", [out, self.b.f32(0.5)])])
+        if not self.projected or self.b.half:
+            out = self._linear(hidden, prefix + ".linear2", a.ff_dim, a.d_model)
+            return self.b.op("Add", [x, self.b.op("Mul", [out, self.b.f32(0.5)])])
+        # The macaron half-step folded into linear2: halving is exact in float32 (float16 weights could
+        # become subnormal, so a half import keeps the Mul), so (W/2) h + b/2 gives the bits of (W h + b) / 2.
+        name = prefix + ".linear2"
+        weight = self.b.param(name + ".weight.T/2", lambda: self.w.get(name + ".weight", (a.d_model, a.ff_dim)).T * 0.5)
+        bias = self.b.param(name + ".bias/2", lambda: self.w.get(name + ".bias", (a.d_model,)) * 0.5)
+        return self.b.op("Add", [x, self.b.linear(hidden, weight, bias)])
 
     def _attention(self, x: str, prefix: str, cache: str, rows: tuple[str, str], mask: str) -> tuple[str, str]:
-        """Relative-position self-attention of the chunk over ``cache + chunk``; returns (x, next cache).
+        """Relative-position self-attention of the chunk over ``cache + chunk`` in NeMo's layout.
 
         NeMo's cache holds the attention *inputs* of the last ``C`` frames, so every step projects all ``C + T``
-        of them to keys and values again. The streaming graph (``projected_cache``) caches the projected keys
-        and values instead (``[B, C, 2D]`` per layer) and projects only the ``T`` new frames: the same numbers,
-        a fraction of the work.
+        of them to keys and values again, and all ``2N-1`` relative positions through ``linear_pos``.
+        """
+        a, b = self.arch, self.b
+        d = a.d_model
+        query = self._norm(x, prefix.replace("self_attn", "norm_self_att"))
+        key = b.op("Concat", [cache, query], axis=1)  # [B, C+T, D]
+        keys = self._linear(key, prefix + ".linear_k", d, d)
+        values = self._linear(key, prefix + ".linear_v", d, d)
+        p_all = self._linear(self._positions(rows, self.table, "pos_table"), prefix + ".linear_pos", d, d, bias=False)
+        next_cache = b.op("Slice", [key, b.i64([-self.left]), b.i64([np.iinfo(np.int64).max]), b.i64([1])])
+        q = self._heads(self._linear(query, prefix + ".linear_q", d, d))  # [B, T, H, dk]
+        k = b.op("Transpose", [self._heads(keys)], perm=[0, 2, 3, 1])
+        v = b.op("Transpose", [self._heads(values)], perm=[0, 2, 1, 3])
+        p = b.op("Transpose", [self._heads(p_all)], perm=[0, 2, 3, 1])  # [1, H, dk, 2N-1]
+        q_u = b.op("Transpose", [b.op("Add", [q, self._param(prefix + ".pos_bias_u", (a.n_heads, a.d_head))])],
+                   perm=[0, 2, 1, 3])
+        q_v = b.op("Transpose", [b.op("Add", [q, self._param(prefix + ".pos_bias_v", (a.n_heads, a.d_head))])],
+                   perm=[0, 2, 1, 3])
+        matrix_bd = self._rel_shift(b.op("MatMul", [q_v, p]), key)  # [B, H, T, N]
+        return self._attend(x, prefix, b.op("MatMul", [q_u, k]), matrix_bd, v, mask), next_cache
+
+    def _streaming_attention(self, x: str, prefix: str, cache: str, rows: tuple[str, str], shift: str,
+                             mask: str) -> tuple[str, str]:
+        """The same attention built for streaming: the cache holds projected keys and values ``[B, C, 2D]``.
+
+        Only the ``T`` new frames are projected (one matmul for query, key and value); the positions come
+        projected from a table computed at import, already split by head, and only the ``N + T - 1`` of them
+        the shift keeps; the shift itself is one gather by an index computed once per step (``shift``).
+        The numbers are NeMo's; the work per layer is a fraction of it.
         """
         a, b = self.arch, self.b
         heads, d_head, d = a.n_heads, a.d_head, a.d_model
         query = self._norm(x, prefix.replace("self_attn", "norm_self_att"))
-
-        def heads_of(t: str) -> str:
-            return b.op("Reshape", [t, b.i64([0, 0, heads, d_head])])
-
-        if self.projected:
-            fresh = b.op("Concat", [self._linear(query, prefix + ".linear_k", d, d),
-                                    self._linear(query, prefix + ".linear_v", d, d)], axis=-1)  # [B, T, 2D]
-            key = b.op("Concat", [cache, fresh], axis=1)  # [B, C+T, 2D]
-            keys, values = b.op_n("Split", [key, b.i64([d, d])], 2, axis=-1)
-            p_all = self._positions(rows, self._projected_positions(prefix), "pos_proj")
-        else:
-            key = b.op("Concat", [cache, query], axis=1)  # [B, C+T, D]
-            keys = self._linear(key, prefix + ".linear_k", d, d)
-            values = self._linear(key, prefix + ".linear_v", d, d)
-            p_all = self._linear(self._positions(rows, self.table, "pos_table"), prefix + ".linear_pos", d, d,
-                                 bias=False)
+        weight = b.param(prefix + ".linear_qkv.weight.T", lambda: np.concatenate(
+            [self.w.get(f"{prefix}.linear_{part}.weight", (d, d)).T for part in "qkv"], axis=1))
+        bias = b.param(prefix + ".linear_qkv.bias", lambda: np.concatenate(
+            [self.w.get(f"{prefix}.linear_{part}.bias", (d,)) for part in "qkv"]))
+        q, fresh = b.op_n("Split", [b.linear(query, weight, bias), b.i64([d, 2 * d])], 2, axis=-1)
+        key = b.op("Concat", [cache, fresh], axis=1)  # [B, C+T, 2D]: keys then values
         next_cache = b.op("Slice", [key, b.i64([-self.left]), b.i64([np.iinfo(np.int64).max]), b.i64([1])])
-        q = heads_of(self._linear(query, prefix + ".linear_q", d, d))  # [B, T, H, dk]
-        k = b.op("Transpose", [heads_of(keys)], perm=[0, 2, 3, 1])
-        v = b.op("Transpose", [heads_of(values)], perm=[0, 2, 1, 3])
-        p = b.op("Transpose", [heads_of(p_all)], perm=[0, 2, 3, 1])  # [1, H, dk, 2N-1]
-        q_u = b.op("Transpose", [b.op("Add", [q, self._param(prefix + ".pos_bias_u", (heads, d_head))])],
-                   perm=[0, 2, 1, 3])
-        q_v = b.op("Transpose", [b.op("Add", [q, self._param(prefix + ".pos_bias_v", (heads, d_head))])],
-                   perm=[0, 2, 1, 3])
-        matrix_ac = b.op("MatMul", [q_u, k])  # [B, H, T, N]
-        matrix_bd = self._rel_shift(b.op("MatMul", [q_v, p]), key)  # [B, H, T, N]
-        scores = b.op("Div", [b.op("Add", [matrix_ac, matrix_bd]), b.f32(math.sqrt(d_head))])
+        keys, values = b.op_n("Split", [key, b.i64([d, d])], 2, axis=-1)
+        q = b.op("Transpose", [self._heads(q)], perm=[0, 2, 1, 3])  # [B, H, T, dk]
+        k = b.op("Transpose", [self._heads(keys)], perm=[0, 2, 3, 1])  # [B, H, dk, N]
+        v = b.op("Transpose", [self._heads(values)], perm=[0, 2, 1, 3])  # [B, H, N, dk]
+        u_bias = self._param(prefix + ".pos_bias_u", (heads, d_head))
+        v_bias = self._param(prefix + ".pos_bias_v", (heads, d_head))
+        q_u = b.op("Add", [q, b.op("Unsqueeze", [u_bias, b.i64([1])])])
+        q_v = b.op("Add", [q, b.op("Unsqueeze", [v_bias, b.i64([1])])])
+        table = self._projected_positions(prefix)[0].reshape(-1, heads, d_head).transpose(1, 0, 2)  # [H, 2Nmax-1, dk]
+        p = b.op("Slice", [b.const(np.ascontiguousarray(table), "pos_proj"), rows[0], rows[1], b.i64([1])])
+        raw = b.op("MatMul", [q_v, b.op("Transpose", [p], perm=[0, 2, 1])])  # [B, H, T, N+T-1]
+        matrix_bd = b.op("GatherElements", [raw, shift], axis=3)  # [B, H, T, N]
+        return self._attend(x, prefix, b.op("MatMul", [q_u, k]), matrix_bd, v, mask), next_cache
+
+    def _heads(self, t: str) -> str:
+        """``[B, T, D]`` -> ``[B, T, H, dk]``."""
+        return self.b.op("Reshape", [t, self.b.i64([0, 0, self.arch.n_heads, self.arch.d_head])])
+
+    def _attend(self, x: str, prefix: str, matrix_ac: str, matrix_bd: str, v: str, mask: str) -> str:
+        """Scores -> masked softmax -> weighted values -> ``linear_out``, added to ``x``."""
+        b, d = self.b, self.arch.d_model
+        scores = b.op("Div", [b.op("Add", [matrix_ac, matrix_bd]), b.f32(math.sqrt(self.arch.d_head))])
         scores = b.op("Where", [mask, b.f32(-INF_VAL), scores])
         weights = b.op("Where", [mask, b.f32(0.0), b.op("Softmax", [scores], axis=-1)])
         context = b.op("Transpose", [b.op("MatMul", [weights, v])], perm=[0, 2, 1, 3])  # [B, T, H, dk]
         context = b.op("Reshape", [context, b.i64([0, 0, d])])
-        out = self._linear(context, prefix + ".linear_out", d, d)
-        return b.op("Add", [x, out]), next_cache
+        return b.op("Add", [x, self._linear(context, prefix + ".linear_out", d, d)])
+
+    def _shift_index(self, x: str, frames: str) -> str:
+        """``[B, H, T, N]`` indices of Transformer-XL's shift: ``bd[t, n] = raw[t, n + T - 1 - t]``.
+
+        ``raw`` holds the scores of the relative positions ``N-1 … -(T-1)``, and row ``t`` of NeMo's shifted
+        scores holds, for keys ``n = 0 … N-1``, the positions ``C + t - n``. Gathering by this index is exactly
+        what NeMo's pad-reshape-slice ``rel_shift`` selects, computed once per step for every layer.
+        """
+        b = self.b
+        t = b.op("Squeeze", [frames])
+        n = b.op("Add", [t, b.i64(self.left)])
+        back = b.op("Sub", [b.op("Sub", [t, b.i64(1)]), b.op("Range", [b.i64(0), t, b.i64(1)])])  # [T]
+        index = b.op("Add", [b.op("Unsqueeze", [b.op("Range", [b.i64(0), n, b.i64(1)]), b.i64([0])]),
+                             b.op("Unsqueeze", [back, b.i64([1])])])  # [T, N]
+        shape = b.op("Concat", [b.shape_dim(x, 0), b.i64([self.arch.n_heads]), frames,
+                                b.op("Unsqueeze", [n, b.i64([0])])], axis=0)
+        return b.op("Expand", [index, shape])
 
     def _rel_shift(self, scores: str, key: str) -> str:
         """Transformer-XL's shift, as NeMo's ``rel_shift`` does it: ``[B, H, T, 2N-1]`` -> ``[B, H, T, N]``."""
@@ -226,8 +291,11 @@ class EncoderGraph:
         keys = b.shape_dim(key, 1)
         return b.op("Slice", [shifted, b.i64([0]), keys, b.i64([3])])
 
-    def _convolution(self, x: str, prefix: str, cache: str, keep: str) -> tuple[str, str]:
-        """Pointwise conv + GLU, causal depthwise conv continued from its cache, norm, Swish, pointwise conv."""
+    def _convolution(self, x: str, prefix: str, cache: str, keep: str, taps: str | None) -> tuple[str, str]:
+        """Pointwise conv + GLU, causal depthwise conv continued from its cache, norm, Swish, pointwise conv.
+
+        ``taps`` (the streaming graph) computes the depthwise convolution by :meth:`_depthwise_by_taps`.
+        """
         a, b = self.arch, self.b
         d, kernel = a.d_model, a.conv_kernel
         h = self._norm(x, prefix.replace("conv", "norm_conv"))
@@ -237,6 +305,13 @@ class EncoderGraph:
         gate, value = b.op_n("Split", [h, b.i64([d, d])], 2, axis=-1)
         h = b.op("Mul", [gate, b.op("Sigmoid", [value])])
         h = b.op("Where", [keep, h, b.f32(0.0)])
+        if taps is not None:
+            h, next_cache = self._depthwise_by_taps(h, prefix, cache, taps)  # [B, T, D]
+            if a.conv_norm is ConvNorm.BATCH:  # folded into the taps
+                return self._pointwise_out(x, prefix, b.swish(h)), next_cache
+            h = b.swish(b.layer_norm(h, self._param(prefix + ".batch_norm.weight", (d,)),
+                                     self._param(prefix + ".batch_norm.bias", (d,))))
+            return self._pointwise_out(x, prefix, h), next_cache
         h = b.op("Concat", [cache, b.op("Transpose", [h], perm=[0, 2, 1])], axis=2)  # [B, D, K-1+T]
         next_cache = b.op("Slice", [h, b.i64([-(kernel - 1)]), b.i64([np.iinfo(np.int64).max]), b.i64([2])])
         h = b.op("Conv", [h, self._param(prefix + ".depthwise_conv.weight", (d, 1, kernel)),
@@ -252,10 +327,51 @@ class EncoderGraph:
             h = b.op("Transpose", [h], perm=[0, 2, 1])
             h = b.swish(b.layer_norm(h, self._param(prefix + ".batch_norm.weight", (d,)),
                                      self._param(prefix + ".batch_norm.bias", (d,))))
+        return self._pointwise_out(x, prefix, h), next_cache
+
+    def _pointwise_out(self, x: str, prefix: str, h: str) -> str:
+        d = self.arch.d_model
         w2 = self.w.get(prefix + ".pointwise_conv2.weight", (d, d, 1))[:, :, 0]
-        h = b.linear(h, b.param(prefix + ".pointwise_conv2.weight.T", w2.T),
-                     self._param(prefix + ".pointwise_conv2.bias", (d,)))
-        return b.op("Add", [x, h]), next_cache
+        h = self.b.linear(h, self.b.param(prefix + ".pointwise_conv2.weight.T", w2.T),
+                          self._param(prefix + ".pointwise_conv2.bias", (d,)))
+        return self.b.op("Add", [x, h])
+
+    def _depthwise_by_taps(self, h: str, prefix: str, cache: str, taps: str) -> tuple[str, str]:
+        """The causal depthwise convolution, continued from ``cache [B, D, K-1]``, of ``h [B, T, D]``, time-major.
+
+        ONNX Runtime runs a grouped ``Conv`` as one tiny matrix product per channel, which costs more than all
+        the arithmetic of a few frames; here the ``K`` taps of every output frame are gathered as whole frames
+        and summed with their weights: the same sum of ``K`` products per output, and no transposes of the
+        activations. A batch norm after it is folded into the taps and the bias (in float64, as ONNX Runtime
+        folds it into a ``Conv``). Returns ``(output [B, T, D], next cache [B, D, K-1])``.
+        """
+        a, b = self.arch, self.b
+        d, kernel = a.d_model, a.conv_kernel
+
+        def folded() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+            weight = self.w.get(prefix + ".depthwise_conv.weight", (d, 1, kernel))[:, 0, :].astype(np.float64)
+            bias = self.w.get(prefix + ".depthwise_conv.bias", (d,)).astype(np.float64)
+            if a.conv_norm is ConvNorm.BATCH:
+                norm = prefix + ".batch_norm"
+                scale = self.w.get(norm + ".weight", (d,)) / np.sqrt(self.w.get(norm + ".running_var", (d,)) + 1e-5)
+                bias = (bias - self.w.get(norm + ".running_mean", (d,))) * scale + self.w.get(norm + ".bias", (d,))
+                weight = weight * scale[:, None]
+            return weight, bias
+
+        weight = b.param(prefix + ".depthwise_conv.taps", lambda: np.ascontiguousarray(folded()[0].T, np.float32))
+        bias = b.param(prefix + ".depthwise_conv.taps_bias", lambda: folded()[1].astype(np.float32))
+        frames = b.op("Concat", [b.op("Transpose", [cache], perm=[0, 2, 1]), h], axis=1)  # [B, K-1+T, D]
+        tail = b.op("Slice", [frames, b.i64([-(kernel - 1)]), b.i64([np.iinfo(np.int64).max]), b.i64([1])])
+        windows = b.op("Gather", [frames, taps], axis=1)  # [B, T, K, D]
+        summed = b.op("ReduceSum", [b.op("Mul", [windows, weight]), b.i64([2])], keepdims=0)
+        return b.op("Add", [summed, bias]), b.op("Transpose", [tail], perm=[0, 2, 1])
+
+    def _tap_index(self, frames: str) -> str:
+        """``[T, K]``: output frame ``t`` of the causal depthwise convolution reads inputs ``t … t+K-1``."""
+        b = self.b
+        t = b.op("Range", [b.i64(0), b.op("Squeeze", [frames]), b.i64(1)])
+        k = b.i64(list(range(self.arch.conv_kernel)))
+        return b.op("Add", [b.op("Unsqueeze", [t, b.i64([1])]), b.op("Unsqueeze", [k, b.i64([0])])])
 
     def _apply_prompt(self, encoded: str, prompt: PromptArch) -> str:
         """NeMo's language prompt on ``[B, D, T]`` frames: one-hot of ``prompt_index`` appended, ``prompt_kernel``."""
@@ -284,16 +400,22 @@ class EncoderGraph:
         frames = b.shape_dim(x, 1)
         if a.xscale is not None:
             x = b.op("Mul", [x, b.f32(a.xscale)])
-        rows = self._position_rows(frames)
         mask, keep = self._masks(length, "cache_last_channel_len", frames)
+        shift = self._shift_index(x, frames) if self.projected else None
+        taps = self._tap_index(frames) if self.projected else None
+        rows = self._position_rows(frames)
         channel_caches, time_caches = [], []
         for index in range(layers):
             prefix = f"encoder.layers.{index}"
             layer_channel = b.op("Gather", ["cache_last_channel", b.i64(index)], axis=1)
             layer_time = b.op("Gather", ["cache_last_time", b.i64(index)], axis=1)
             x = self._feed_forward(x, prefix + ".feed_forward1")
-            x, next_channel = self._attention(x, prefix + ".self_attn", layer_channel, rows, mask)
-            x, next_time = self._convolution(x, prefix + ".conv", layer_time, keep)
+            if shift is None:
+                x, next_channel = self._attention(x, prefix + ".self_attn", layer_channel, rows, mask)
+            else:
+                x, next_channel = self._streaming_attention(x, prefix + ".self_attn", layer_channel, rows, shift,
+                                                            mask)
+            x, next_time = self._convolution(x, prefix + ".conv", layer_time, keep, taps)
             x = self._feed_forward(x, prefix + ".feed_forward2")
             x = self._norm(x, prefix + ".norm_out")
             channel_caches.append(b.op("Unsqueeze", [next_channel, b.i64([1])]))

@@ -354,6 +354,27 @@ def test_streaming_graph_equals_nemos_layout_step_by_step(model: str, imported: 
         assert steps >= 5
 
 
+@pytest.mark.parametrize("model", IMPORTABLE)
+def test_the_streaming_graph_does_less_per_step(model: str, imported: dict[str, Path],
+                                                imported_plain: dict[str, Path]) -> None:
+    """One query/key/value projection per layer, the depthwise convolution as taps, the shift as one gather
+    (the step-by-step test above proves the numbers equal NeMo's layout)."""
+    from collections import Counter
+
+    import onnx
+
+    fast, plain = load_model_folder(imported[model]), load_model_folder(imported_plain[model])
+    layers = fast.spec.encoder.n_layers
+    for streaming in fast.spec.streaming:
+        graphs = [onnx.load(str(f.file(streaming.encoder_file)), load_external_data=False).graph
+                  for f in (fast, plain)]
+        ops = [Counter(node.op_type for node in g.node) for g in graphs]
+        assert ops[0]["GatherElements"] == layers and ops[0]["Pad"] == 0 < ops[1]["Pad"]
+        assert ops[0]["Conv"] == ops[1]["Conv"] - layers  # only the subsampling's convolutions are left
+        assert sum(i.name.startswith("encoder.layers.") and ".linear_qkv.weight.T" in i.name
+                   for i in graphs[0].initializer) == layers
+
+
 def test_a_failing_disk_says_so_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A write the disk refuses (here: ENOSPC from the weights file) is a clear error, and no folder is left."""
     import errno
