@@ -88,6 +88,14 @@ class ModelFolder:
     def file(self, name: str) -> Path:
         return self.path / name
 
+    def encoder_weight_bytes(self) -> int:
+        """About how many bytes of weights one encoder step reads: the shared weights file (when there is
+        one) plus the largest encoder graph (where a graph keeps its weights inline)."""
+        shared = self.file(self.spec.weights_file) if self.spec.weights_file else None
+        graphs = [self.file(s.encoder_file) for s in self.spec.streaming]
+        sizes = [p.stat().st_size for p in graphs if p.is_file()]
+        return (shared.stat().st_size if shared is not None and shared.is_file() else 0) + max(sizes, default=0)
+
     def tokenizer(self) -> Tokenizer:
         return Tokenizer(self.token_table if self.token_table is not None else self.tokenizer_model)
 

@@ -52,7 +52,7 @@ from captioner.asr.graphs import (
     require_signature,
 )
 from captioner.asr.model_folder import ModelFolder
-from captioner.asr.runtime import active_provider, create_session
+from captioner.asr.runtime import active_provider, create_session, threads_for
 from captioner.asr.sherpa_features import KaldiFbankSpec, SherpaFeaturizer
 from captioner.asr.sherpa_pack import check_decoder, check_joiner
 from captioner.asr.spec import ModelLayout
@@ -81,7 +81,7 @@ class LoadedModel:
                  ) -> None:
         self.folder = folder
         self.provider_preference = provider
-        self.threads = threads
+        self.threads = threads if threads is not None else threads_for(folder.encoder_weight_bytes())
         self._sessions: dict[tuple[str, int | None], tuple[ort.InferenceSession, GraphInfo]] = {}
 
     def session(self, name: str, threads: int | None = None) -> tuple[ort.InferenceSession, GraphInfo]:

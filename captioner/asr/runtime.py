@@ -133,9 +133,24 @@ def resolve_providers(preference: Provider | str) -> list[str]:
     return [CPU]
 
 
+SMALL_MODEL_BYTES = 64 * 2**20
+"""Below this many bytes of encoder weights a second intra-op thread costs more than it gives: on 2 cores the
+6.7 M-parameter demo model ran at 0.75-0.85x the speed with 2 threads for 40-60 % more CPU, the 114 M one
+1.15-1.3x faster (``benchmarks/thread_count.py``, benchmarks/README.md)."""
+
+
 def default_threads() -> int:
     """Intra-op threads: all physical-ish cores up to 4 (more rarely helps a batch-1 stream)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def threads_for(encoder_weight_bytes: int) -> int:
+    """Intra-op threads for a model whose encoder step reads this many bytes of weights.
+
+    A small model's step is a few hundred tiny operators, and handing each one to a second thread costs
+    more than splitting it saves; a large model's step is a weight read that two cores stream faster.
+    """
+    return 1 if encoder_weight_bytes < SMALL_MODEL_BYTES else default_threads()
 
 
 def create_session(path: Path, preference: str = "auto", threads: int | None = None) -> ort.InferenceSession:

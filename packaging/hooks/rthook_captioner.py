@@ -7,7 +7,8 @@
   Windows), so sounddevice would load the system's PortAudio, or fail without one, instead of the
   copy bundled next to it. Bundled libraries are tried first, then the system's.
 * ONNX Runtime's telemetry is switched off before anything can import it (``captioner/__init__.py`` does the
-  same for every other entry point): Captioner sends nothing anywhere.
+  same for every other entry point): Captioner sends nothing anywhere. numpy's OpenBLAS gets one thread
+  unless the user asks for more (``captioner/__init__.py`` says why).
 * A frozen app does not get the interpreter's C-locale coercion (PEP 538): started with no locale (from
   systemd, cron, a bare ``env -i``) Qt warns on stderr and falls back to ASCII. As Python itself would,
   a C/POSIX ``LC_CTYPE`` becomes ``C.UTF-8`` (``LC_ALL``, when set, is the user's explicit choice).
@@ -19,6 +20,7 @@ import os
 import sys
 
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _stdio() -> None:
