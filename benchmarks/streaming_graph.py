@@ -14,22 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-
-def run_once(folder: Path, audio: np.ndarray, lookahead_ms: int, threads: int) -> dict[str, object]:
-    from captioner.asr.model_folder import load_model_folder
-    from captioner.asr.recognizer import StreamingRecognizer, transcribe_samples
-
-    rec = StreamingRecognizer(load_model_folder(folder), lookahead_ms=lookahead_ms, provider="cpu", threads=threads)
-    tokens = transcribe_samples(rec, audio, block=1600)
-    steps = list(rec.step_seconds)
-    return {"rtf": sum(steps) / (audio.size / rec.sample_rate), "steps": steps, "ids": [t.id for t in tokens]}
+from benchmarks.compare_folders import run_once, summarise
 
 
 def main() -> int:
@@ -61,12 +50,7 @@ def main() -> int:
                     results[cache].append(run_once(folders[cache], audio, ms, args.threads))
             row: dict[str, object] = {"lookahead_ms": ms}
             for cache, runs in results.items():
-                steps = [s for r in runs for s in r["steps"]]  # type: ignore[attr-defined]
-                row[cache.value] = {
-                    "rtf": round(statistics.median(float(r["rtf"]) for r in runs), 4),  # type: ignore[arg-type]
-                    "p50_ms": round(1000 * float(np.percentile(steps, 50)), 2),
-                    "p95_ms": round(1000 * float(np.percentile(steps, 95)), 2),
-                }
+                row[cache.value] = summarise(runs)
             fast, plain = row["projected-kv"], row["layer-inputs"]
             row["speedup"] = round(plain["rtf"] / fast["rtf"], 2)  # type: ignore[index]
             row["identical_tokens"] = results[AttentionCache.PROJECTED_KV][0]["ids"] == \
