@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.compare_folders import summarise
 
 
 def run_once(model: Any, audio: np.ndarray, lookahead_ms: int, device_caches: bool) -> dict[str, Any]:
@@ -63,14 +64,10 @@ def main() -> int:
                 for device in (False, True) if round_index % 2 == 0 else (True, False):
                     runs[device].append(run_once(model, audio, ms, device))
             for results in runs.values():
-                steps = [s for r in results for s in r["steps"]]
                 chunk_ms = results[0]["chunk_ms"]
                 row = {"folder": str(path), "lookahead_ms": ms, "chunk_ms": chunk_ms,
                        "provider": results[0]["provider"], "caches": results[0]["cache_device"] or "host",
-                       "rtf": round(statistics.median(r["rtf"] for r in results), 4),
-                       "p50_ms": round(1000 * float(np.percentile(steps, 50)), 2),
-                       "p95_ms": round(1000 * float(np.percentile(steps, 95)), 2),
-                       "same_tokens": results[0]["ids"] == runs[False][0]["ids"]}
+                       **summarise(results), "same_tokens": results[0]["ids"] == runs[False][0]["ids"]}
                 row["p95_share"] = round(row["p95_ms"] / chunk_ms, 3)
                 rows.append(row)
                 print(json.dumps(row), flush=True)

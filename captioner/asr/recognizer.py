@@ -164,7 +164,8 @@ class StreamingRecognizer:
                 raise ModelFolderError(f"{folder.path} describes a language-prompt model but {encoder_file} has no "
                                        "prompt_index input.", "Import the model again with `captioner import`.")
         on_gpu = self.provider == CUDA
-        cache_device = ("cuda" if on_gpu else "cpu") if (on_gpu if device_caches is None else device_caches) else None
+        keep_on_device = on_gpu if device_caches is None else device_caches
+        cache_device = ("cuda" if on_gpu else "cpu") if keep_on_device else None
         self._encoder = CacheAwareEncoder(session, info, spec.encoder, self.streaming.last_channel_cache_size,
                                           first_session, extra, spec.cache_layout, cache_device)
 

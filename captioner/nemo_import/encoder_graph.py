@@ -27,6 +27,7 @@ NeMo's streaming loop) feeds every step; the attention masks use ``length`` as N
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -306,35 +307,27 @@ class EncoderGraph:
         h = b.op("Mul", [gate, b.op("Sigmoid", [value])])
         h = b.op("Where", [keep, h, b.f32(0.0)])
         if taps is not None:
-            h, next_cache = self._depthwise_by_taps(h, prefix, cache, taps)  # [B, T, D]
-            if a.conv_norm is ConvNorm.BATCH:  # folded into the taps
-                return self._pointwise_out(x, prefix, b.swish(h)), next_cache
-            h = b.swish(b.layer_norm(h, self._param(prefix + ".batch_norm.weight", (d,)),
-                                     self._param(prefix + ".batch_norm.bias", (d,))))
-            return self._pointwise_out(x, prefix, h), next_cache
-        h = b.op("Concat", [cache, b.op("Transpose", [h], perm=[0, 2, 1])], axis=2)  # [B, D, K-1+T]
-        next_cache = b.op("Slice", [h, b.i64([-(kernel - 1)]), b.i64([np.iinfo(np.int64).max]), b.i64([2])])
-        h = b.op("Conv", [h, self._param(prefix + ".depthwise_conv.weight", (d, 1, kernel)),
-                          self._param(prefix + ".depthwise_conv.bias", (d,))], group=d, kernel_shape=[kernel])
-        if a.conv_norm is ConvNorm.BATCH:
-            norm = prefix + ".batch_norm"
-            h = b.op("BatchNormalization", [h, self._param(norm + ".weight", (d,)), self._param(norm + ".bias", (d,)),
-                                            b.const(self.w.get(norm + ".running_mean", (d,)), "bn_mean"),
-                                            b.const(self.w.get(norm + ".running_var", (d,)), "bn_var")],
-                     epsilon=1e-5)
-            h = b.op("Transpose", [b.swish(h)], perm=[0, 2, 1])
+            h, next_cache = self._depthwise_by_taps(h, prefix, cache, taps)  # [B, T, D], a batch norm folded in
         else:
-            h = b.op("Transpose", [h], perm=[0, 2, 1])
-            h = b.swish(b.layer_norm(h, self._param(prefix + ".batch_norm.weight", (d,)),
-                                     self._param(prefix + ".batch_norm.bias", (d,))))
-        return self._pointwise_out(x, prefix, h), next_cache
-
-    def _pointwise_out(self, x: str, prefix: str, h: str) -> str:
-        d = self.arch.d_model
+            h = b.op("Concat", [cache, b.op("Transpose", [h], perm=[0, 2, 1])], axis=2)  # [B, D, K-1+T]
+            next_cache = b.op("Slice", [h, b.i64([-(kernel - 1)]), b.i64([np.iinfo(np.int64).max]), b.i64([2])])
+            h = b.op("Conv", [h, self._param(prefix + ".depthwise_conv.weight", (d, 1, kernel)),
+                              self._param(prefix + ".depthwise_conv.bias", (d,))], group=d, kernel_shape=[kernel])
+            if a.conv_norm is ConvNorm.BATCH:
+                norm = prefix + ".batch_norm"
+                h = b.op("BatchNormalization", [h, self._param(norm + ".weight", (d,)),
+                                                self._param(norm + ".bias", (d,)),
+                                                b.const(self.w.get(norm + ".running_mean", (d,)), "bn_mean"),
+                                                b.const(self.w.get(norm + ".running_var", (d,)), "bn_var")],
+                         epsilon=1e-5)
+            h = b.op("Transpose", [h], perm=[0, 2, 1])  # [B, T, D]
+        if a.conv_norm is not ConvNorm.BATCH:
+            h = b.layer_norm(h, self._param(prefix + ".batch_norm.weight", (d,)),
+                             self._param(prefix + ".batch_norm.bias", (d,)))
         w2 = self.w.get(prefix + ".pointwise_conv2.weight", (d, d, 1))[:, :, 0]
-        h = self.b.linear(h, self.b.param(prefix + ".pointwise_conv2.weight.T", w2.T),
-                          self._param(prefix + ".pointwise_conv2.bias", (d,)))
-        return self.b.op("Add", [x, h])
+        h = b.linear(b.swish(h), b.param(prefix + ".pointwise_conv2.weight.T", w2.T),
+                     self._param(prefix + ".pointwise_conv2.bias", (d,)))
+        return b.op("Add", [x, h]), next_cache
 
     def _depthwise_by_taps(self, h: str, prefix: str, cache: str, taps: str) -> tuple[str, str]:
         """The causal depthwise convolution, continued from ``cache [B, D, K-1]``, of ``h [B, T, D]``, time-major.
@@ -348,6 +341,7 @@ class EncoderGraph:
         a, b = self.arch, self.b
         d, kernel = a.d_model, a.conv_kernel
 
+        @functools.cache
         def folded() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
             weight = self.w.get(prefix + ".depthwise_conv.weight", (d, 1, kernel))[:, 0, :].astype(np.float64)
             bias = self.w.get(prefix + ".depthwise_conv.bias", (d,)).astype(np.float64)

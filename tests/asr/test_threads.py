@@ -31,9 +31,9 @@ def test_encoder_weight_bytes_counts_the_shared_weights_and_the_largest_encoder(
     graphs = [folder.file(s.encoder_file).stat().st_size for s in folder.spec.streaming]
     assert folder.encoder_weight_bytes() == folder.file(folder.spec.weights_file).stat().st_size + max(graphs)
     inline = load_model_folder(FIXTURES / "models" / "tiny-a")  # NeMo's export: weights inside each graph
-    if inline.spec.weights_file is None:
-        assert inline.encoder_weight_bytes() == max(inline.file(s.encoder_file).stat().st_size
-                                                    for s in inline.spec.streaming)
+    assert inline.spec.weights_file is None
+    assert inline.encoder_weight_bytes() == max(inline.file(s.encoder_file).stat().st_size
+                                                for s in inline.spec.streaming)
 
 
 def test_the_demo_models_sessions_run_on_one_thread_unless_told_otherwise() -> None:
